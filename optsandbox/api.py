@@ -87,7 +87,9 @@ class Catalog:
     algorithms: tuple[AlgorithmSpec, ...]
     problems: tuple[ProblemSpec, ...]
     axes: dict = field(default_factory=dict)
-    benchmarks: str = ""  # "module:function" returning benchmark cases (see optsandbox.bench)
+    benchmarks: str = ""  # "module:function" returning a list of BenchCase (see optsandbox.bench)
+    cli: str = ""  # optional "module:function" taking the Typer app to add family commands (no numba import
+    #                at module level: it runs on every start of the CLI)
 
 
 @dataclass
