@@ -23,6 +23,7 @@ Functions (evaluated by :mod:`optsandbox.rates` over the runs of one scenario, m
     theory(ID, METRIC)   the theorem's exponent, rate or count for that bound
     slope(ID, EVENT)     log-log slope of EVENT against the swept parameter
     at(ID, METRIC, X)    METRIC at the last recorded row with iteration <= X
+    event_at(ID, EVENT, V)  median over seeds of EVENT in the runs whose swept value is V
     diverged(ID)         fraction of seeds that diverged
     abs(x), log(x), min(x, y), max2(x, y)
 """

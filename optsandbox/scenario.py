@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,9 @@ BOUND_KEYS = ("metric", "axis", "form", "rate", "tolerance", "algorithms", "tail
 CLAIM_KEYS = ("text", "check")
 SWEEP_KEYS = ("parameter", "values")
 TARGET_KEYS = ("metric", "value", "axis")
+
+
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ScenarioError(ValueError):
@@ -342,6 +346,9 @@ def validate(raw: dict, where: str) -> Scenario:
         except registry.RegistryError as exc:
             raise ScenarioError(f"{where}: {section}.name: {exc}") from None
         algo_id = _string(where, f"{section}.id", entry.get("id", spec.name))
+        if not _ID.fullmatch(algo_id):
+            raise ScenarioError(f"{where}: {section}.id = {algo_id!r}: use letters, digits and underscores "
+                                f"(claims and --set refer to it)")
         params = fill_params(where, section, entry, spec.params, ignore=("name", "id"))
         if any(a.id == algo_id for a in algorithms):
             raise ScenarioError(

@@ -76,10 +76,12 @@ def limit_threshold(instance: Instance, stop: int) -> tuple[float, float]:
     LR+GD with gamma above (2 / delta_T) log(2 (T - 1) R^2 / delta_T) has the same misclassified sets as
     the limit path up to T, hence the same T_sep (derived in the family spec, section 3.3).
     """
-    _, path, _, info = batch_path(instance, kernels.PERCEPTRON, 1.0, stop, 1, keep_path=True)
+    # First find T without keeping the path, then keep only T + 1 iterates: memory O(T d), not O(budget d).
+    _, _, _, info = batch_path(instance, kernels.PERCEPTRON, 1.0, stop, stop + 1)
     T = int(info[3])
     if T < 1:
         return math.nan, math.inf
+    _, path, _, _ = batch_path(instance, kernels.PERCEPTRON, 1.0, T, 1, keep_path=True)
     B = _rows(instance)
     delta = float(np.min(np.abs(B @ path[1:T + 1].T)))
     if delta <= 0:
@@ -97,9 +99,10 @@ def _rows(instance: Instance) -> np.ndarray:
 
 def _limit_gap(instance, rule, limit_rule, gamma, budget, scale_n: float):
     """Return (gap column, max gap, bound) of ||theta_t / gamma - theta_hat_t|| along the recorded rows."""
-    records, path, theta, info = batch_path(instance, rule, gamma, budget.iterations, budget.record_every,
+    # Every iteration is recorded: delta_T is a minimum over all iterates of the limit path.
+    records, path, theta, info = batch_path(instance, rule, gamma, budget.iterations, 1,
                                             stop_at_separation=True, keep_path=True)
-    lrec, lpath, _, linfo = batch_path(instance, limit_rule, 1.0, budget.iterations, budget.record_every,
+    lrec, lpath, _, linfo = batch_path(instance, limit_rule, 1.0, budget.iterations, 1,
                                        stop_at_separation=False, keep_path=True)
     rows = min(len(path), len(lpath))
     it = records[:rows, 0]

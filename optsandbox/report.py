@@ -1,0 +1,161 @@
+"""Rich tables: run summaries, convergence checkpoints, rate verdicts, claims, the conformance suite."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.table import Table
+
+from .rates import FASTER, MATCHES, WITHIN, BoundVerdict, ClaimVerdict
+from .scenario import Scenario
+from .trace import Trace
+
+
+def fmt(x, digits: int = 4) -> str:
+    """Format a number compactly; NaN as an em dash."""
+    if x is None:
+        return "—"
+    if isinstance(x, str):
+        return x
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(x):
+        return "—"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    if float(x).is_integer():
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def verdict_style(verdict: str) -> str:
+    if verdict in (FASTER, MATCHES, WITHIN, "holds"):
+        return "green"
+    if verdict.startswith("outside theory") or verdict.startswith("not evaluated"):
+        return "yellow"
+    return "bold red"
+
+
+def _label(algo_id: str, sweep_value, scenario: Scenario) -> str:
+    if sweep_value is None or scenario.sweep is None:
+        return algo_id
+    return f"{algo_id} [{scenario.sweep.parameter.partition('.')[2]}={fmt(sweep_value)}]"
+
+
+def summary_table(scenario: Scenario, traces: list[Trace]) -> Table:
+    """Per algorithm (and swept value): how the runs stopped and the median [min, max] of each event."""
+    table = Table(title=f"{scenario.name}: runs", title_justify="left")
+    table.add_column("algorithm")
+    table.add_column("seeds", justify="right")
+    table.add_column("stopped")
+    events = sorted({e for t in traces for e in t.events})
+    for e in events:
+        table.add_column(e.replace("_", " "), justify="right")
+    table.add_column("wall s", justify="right")
+    groups: dict = {}
+    for t in traces:
+        groups.setdefault((t.algorithm_id, t.sweep_value), []).append(t)
+    for (algo_id, value), runs in groups.items():
+        stops: dict[str, int] = {}
+        for t in runs:
+            name = t.status_name
+            if t.diverged:
+                name = f"diverged@{t.stop_iteration}"
+            stops[name] = stops.get(name, 0) + 1
+        cells = []
+        for e in events:
+            vals = np.array([t.events.get(e, math.nan) for t in runs], dtype=float)
+            never = np.sum(vals < 0)
+            ok = vals[np.isfinite(vals) & (vals >= 0)]
+            if ok.size == 0:
+                cells.append("never" if never else "—")
+                continue
+            cell = fmt(np.median(ok))
+            if ok.size > 1 and ok.min() != ok.max():
+                cell += f" [{fmt(ok.min())}, {fmt(ok.max())}]"
+            if never:
+                cell += f" ({never} never)"
+            cells.append(cell)
+        stopped = ", ".join(f"{v} {k}" for k, v in stops.items())
+        table.add_row(_label(algo_id, value, scenario), str(len(runs)), stopped, *cells,
+                      fmt(sum(t.wall_time for t in runs), 3))
+    return table
+
+
+def convergence_table(scenario: Scenario, traces: list[Trace], metric: str, axis: str,
+                      checkpoints: int = 6) -> Table | None:
+    """Median of ``metric`` over seeds at a few axis checkpoints (geometric), one column per algorithm."""
+    runs = [t for t in traces if metric in t.columns and axis in t.columns]
+    if not runs:
+        return None
+    groups: dict = {}
+    for t in runs:
+        groups.setdefault((t.algorithm_id, t.sweep_value), []).append(t)
+    top = max(float(np.nanmax(t.column(axis))) for t in runs)
+    if not math.isfinite(top) or top <= 0:
+        return None
+    points = np.unique(np.concatenate([[0.0], np.geomspace(1.0, top, checkpoints - 1)]).round())
+    table = Table(title=f"{metric} (median over seeds) by {axis}", title_justify="left")
+    table.add_column(axis, justify="right")
+    for key in groups:
+        table.add_column(_label(key[0], key[1], scenario), justify="right")
+    for p in points:
+        cells = []
+        for group in groups.values():
+            vals = []
+            for t in group:
+                x = t.column(axis)
+                idx = np.flatnonzero(x <= p)
+                vals.append(t.column(metric)[idx[-1]] if idx.size else math.nan)
+            vals = np.array(vals, dtype=float)
+            cells.append(fmt(np.nanmedian(vals)) if np.isfinite(vals).any() else "—")
+        table.add_row(fmt(p), *cells)
+    return table
+
+
+def rate_table(scenario: Scenario, bounds: list[BoundVerdict], title: str | None = None) -> Table:
+    table = Table(title=title or f"{scenario.name}: measured vs theorem", title_justify="left")
+    table.add_column("algorithm")
+    table.add_column("metric")
+    table.add_column("form")
+    table.add_column("measured", justify="right")
+    table.add_column("spread over seeds", justify="right")
+    table.add_column("theorem", justify="right")
+    table.add_column("verdict")
+    for b in bounds:
+        measured_label = {"count": "max count", "slope": "slope"}.get(b.form, "exponent")
+        spread = f"[{fmt(b.low)}, {fmt(b.high)}]" if b.seeds > 1 else ""
+        verdict = b.verdict if not b.note or b.note in b.verdict else f"{b.verdict} ({b.note})"
+        table.add_row(_label(b.algorithm_id, b.sweep_value, scenario), b.metric,
+                      f"{b.form} vs {b.axis}" if b.form != "count" else "count",
+                      f"{fmt(b.measured)}" + (f" ({measured_label})" if b.form in ("count",) else ""),
+                      spread, fmt(b.theory), f"[{verdict_style(b.verdict)}]{verdict}[/]")
+    return table
+
+
+def claims_table(scenario: Scenario, claims: list[ClaimVerdict]) -> Table:
+    table = Table(title=f"{scenario.name}: claims", title_justify="left")
+    table.add_column("claim")
+    table.add_column("check")
+    table.add_column("verdict")
+    for c in claims:
+        word = "holds" if c.holds else ("fails" if c.holds is False else "not evaluated")
+        detail = "" if c.detail in ("holds", "fails") else f" ({c.detail})"
+        table.add_row(c.text, c.check, f"[{verdict_style(word)}]{word}{detail}[/]")
+    return table
+
+
+def check_table(rows: list[tuple[str, str, str, str, str, str]]) -> Table:
+    """The conformance suite's one summary table: scenario, subject, measured, theorem, verdict."""
+    table = Table(title="optsandbox check: measured vs theorem, every scenario", title_justify="left")
+    for name, justify in (("scenario", "left"), ("algorithm / claim", "left"), ("metric", "left"),
+                          ("measured", "right"), ("theorem", "right"), ("verdict", "left")):
+        table.add_column(name, justify=justify)
+    for scenario_name, subject, metric, measured, theorem, verdict in rows:
+        table.add_row(scenario_name, subject, metric, measured, theorem,
+                      f"[{verdict_style(verdict)}]{verdict}[/]")
+    return table
