@@ -454,7 +454,10 @@ def _register_family_commands() -> None:
     """Let families add commands (e.g. `certify`); their hooks import no kernel."""
     for c in registry.catalogs():
         if c.cli:
-            registry.load_entry(c.cli)(app)
+            try:
+                registry.load_entry(c.cli)(app)
+            except Exception as exc:  # a broken family hook must not take the other commands down
+                err.print(f"warning: commands of family {c.family!r} skipped: {type(exc).__name__}: {exc}")
 
 
 _register_family_commands()

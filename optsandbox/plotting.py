@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .rates import BoundVerdict
-from .scenario import Bound, Scenario
+from .scenario import Bound, Panel, Scenario
 from .trace import Trace
 
 
@@ -94,6 +94,34 @@ def _curve_panel(ax, scenario: Scenario, bound: Bound, traces: list[Trace], verd
     ax.set_ylabel(bound.metric.replace("_", " "))
 
 
+def _plain_panel(ax, panel: Panel, traces: list[Trace], units: dict) -> None:
+    for algo_id in panel.algorithms:
+        runs = [t for t in traces if t.algorithm_id == algo_id]
+        for value in sorted({t.sweep_value for t in runs}, key=lambda v: (v is None, v)):
+            band = _median_band([t for t in runs if t.sweep_value == value], panel.axis, panel.metric)
+            if band is None:
+                continue
+            x, med, lo, hi = band
+            ok = np.isfinite(med)
+            if panel.xscale == "log":
+                ok &= x > 0
+            if panel.yscale == "log":
+                ok &= med > 0
+            if not ok.any():
+                continue
+            label = algo_id if value is None else f"{algo_id} ({value})"
+            (line,) = ax.plot(x[ok], med[ok], label=label, lw=1.4)
+            ax.fill_between(x[ok], lo[ok], hi[ok], color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xscale(panel.xscale)
+    if panel.yscale == "symlog":  # counts that reach 0: linear below 1, logarithmic above
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0.0)
+    else:
+        ax.set_yscale(panel.yscale)
+    ax.set_xlabel(_axis_label(panel.axis, units))
+    ax.set_ylabel(panel.metric.replace("_", " ") + " (median, band: min-max over seeds)")
+
+
 def _rate_text(form: str, value: float) -> str:
     if form == "power":
         return f"t^{value:.3g}"
@@ -102,21 +130,48 @@ def _rate_text(form: str, value: float) -> str:
     return "log t"
 
 
-def _count_panel(ax, bound: Bound, traces: list[Trace], units: dict) -> None:
-    labels = []
+def _count_panel(ax, bound: Bound, traces: list[Trace], units: dict, swept: str | None) -> None:
+    """Per-run events (dots) and each run's theorem bound (dashes; hollow where outside theory).
+
+    Without a sweep, one column per algorithm; with one, the events against the swept value, log-log.
+    """
     for k, algo_id in enumerate(bound.algorithms):
         runs = [t for t in traces if t.algorithm_id == algo_id]
-        counts = [t.events.get(bound.metric, math.nan) for t in runs]
-        limits = [t.theory[bound.metric].value if bound.metric in t.theory else math.nan for t in runs]
-        ax.scatter(np.full(len(counts), k) + np.linspace(-0.15, 0.15, len(counts)), counts, s=14, zorder=3)
-        finite = [v for v in limits if math.isfinite(v)]
-        if finite:
-            ax.hlines(min(finite), k - 0.35, k + 0.35, colors="k", linestyles="--", lw=1.2)
-        labels.append(algo_id)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
+        if not runs:
+            continue
+        counts = np.array([t.events.get(bound.metric, math.nan) for t in runs], dtype=float)
+        counts[counts < 0] = np.nan  # "never reached"
+        theory = [t.theory.get(bound.metric) for t in runs]
+        limits = np.array([th.value if th is not None else math.nan for th in theory], dtype=float)
+        applies = np.array([th is not None and th.applicable for th in theory])
+        if bound.rate != "theory":
+            limits[:] = float(bound.rate)
+        x = (np.array([float(t.sweep_value) for t in runs]) if swept is not None
+             else np.full(len(runs), float(k)))
+        offsets = np.linspace(-0.15, 0.15, len(runs)) if swept is None else np.zeros(len(runs))
+        dots = ax.scatter(x + offsets, counts, s=16, zorder=3, label=f"{algo_id} (runs)")
+        color = dots.get_facecolor()[0]
+        if swept is None:
+            finite = limits[applies & np.isfinite(limits)]
+            if finite.size:
+                ax.hlines(finite.min(), k - 0.35, k + 0.35, colors=[color], linestyles="--", lw=1.4,
+                          label=f"{algo_id} (theorem)")
+        else:
+            xs = np.unique(x[applies & np.isfinite(limits)])
+            if xs.size:
+                med = [np.median(limits[(x == v) & applies & np.isfinite(limits)]) for v in xs]
+                ax.plot(xs, med, ls="--", color=color, lw=1.2, marker="_", ms=12,
+                        label=f"{algo_id} (theorem, median over seeds)")
+            if (~applies & np.isfinite(limits)).any():
+                ax.scatter(x[~applies], limits[~applies], marker="_", s=80, color=color, alpha=0.35)
+    if swept is None:
+        ax.set_xticks(range(len(bound.algorithms)))
+        ax.set_xticklabels(bound.algorithms, rotation=20, ha="right", fontsize=8)
+    else:
+        ax.set_xscale("log")
+        ax.set_xlabel(_axis_label(swept, units))
     ax.set_yscale("log")
-    ax.set_ylabel(f"{bound.metric.replace('_', ' ')} (dots: runs; dashes: theorem's bound)")
+    ax.set_ylabel(bound.metric.replace("_", " "))
 
 
 def _sweep_panel(ax, scenario: Scenario, bound: Bound, traces: list[Trace], verdicts: list[BoundVerdict],
@@ -153,28 +208,34 @@ def plot_scenario(scenario: Scenario, traces: list[Trace], verdicts: list[BoundV
     import matplotlib.pyplot as plt
 
     units = units or {}
-    panels = list(scenario.bounds)
+    ran = {t.algorithm_id for t in traces}
+    panels = list(scenario.panels) + list(scenario.bounds)
     if not panels:
-        metric = next((m for m in ("loss", "gap", "residual") if any(m in t.columns for t in traces)), None)
-        if metric is None:
-            return None
-        panels = [Bound(metric, "iteration", "power", math.nan, 0.0,
-                        tuple(a.id for a in scenario.algorithms), 0.5)]
+        return None
     swept = scenario.sweep.parameter.partition(".")[2] if scenario.sweep else None
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
-    for ax, bound in zip(axes[0], panels):
-        if bound.form == "count":
-            _count_panel(ax, bound, traces, units)
+    columns = min(len(panels), 3)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, bound in zip(axes.flat, panels):
+        if isinstance(bound, Panel):
+            _plain_panel(ax, bound, [t for t in traces if t.algorithm_id in ran], units)
+        elif bound.form == "count":
+            _count_panel(ax, bound, traces, units, swept)
         elif swept is not None and bound.axis == swept:
             _sweep_panel(ax, scenario, bound, traces, verdicts, units)
         else:
             _curve_panel(ax, scenario, bound, traces, verdicts, units)
-        ax.set_title(bound.text or f"{bound.metric} ({bound.form})", fontsize=9)
+        title = bound.title if isinstance(bound, Panel) else bound.text
+        ax.set_title(title or f"{bound.metric}", fontsize=9)
         ax.grid(True, which="both", alpha=0.25)
         handles, _ = ax.get_legend_handles_labels()
         if handles:
             ax.legend(fontsize=7)
-    fig.suptitle(scenario.title, fontsize=10)
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(scenario.title, 40 * columns)), fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,13 @@ def catalogs() -> tuple[Catalog, ...]:
     for info in pkgutil.iter_modules(optsandbox.__path__):
         if not info.ispkg or info.name in _NOT_FAMILIES:
             continue
-        module = importlib.import_module(f"optsandbox.{info.name}")
+        try:
+            module = importlib.import_module(f"optsandbox.{info.name}")
+        except Exception as exc:  # a broken family must not take the whole CLI down with it
+            import sys
+
+            print(f"warning: family {info.name!r} skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
         catalog = getattr(module, "CATALOG", None)
         if isinstance(catalog, Catalog):
             found.append(catalog)

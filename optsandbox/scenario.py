@@ -23,7 +23,9 @@ from .api import AlgorithmSpec, Param
 
 FORMS = ("power", "exp", "log", "count")
 TOP_KEYS = ("name", "family", "title", "paper", "problem", "run", "quick", "algorithm", "bound", "claim",
-            "sweep", "target")
+            "sweep", "target", "panel")
+PANEL_KEYS = ("metric", "axis", "xscale", "yscale", "algorithms", "title")
+SCALES = ("linear", "log", "symlog")
 RUN_KEYS = ("iterations", "seeds", "record_every", "seed")
 QUICK_KEYS = ("iterations", "seeds", "record_every", "values")
 BOUND_KEYS = ("metric", "axis", "form", "rate", "tolerance", "algorithms", "tail", "text")
@@ -79,6 +81,18 @@ class Target:
 
 
 @dataclass
+class Panel:
+    """An extra figure panel: a recorded metric against an axis, median and band over seeds, no bound."""
+
+    metric: str
+    axis: str
+    xscale: str
+    yscale: str
+    algorithms: tuple[str, ...]
+    title: str = ""
+
+
+@dataclass
 class Scenario:
     name: str
     family: str
@@ -96,6 +110,7 @@ class Scenario:
     claims: list[Claim] = field(default_factory=list)
     sweep: Sweep | None = None
     target: Target | None = None
+    panels: list[Panel] = field(default_factory=list)
     raw: dict = field(default_factory=dict, repr=False)
 
     def algorithm(self, algo_id: str) -> AlgorithmEntry:
@@ -424,6 +439,23 @@ def validate(raw: dict, where: str) -> Scenario:
                             float(tolerance), tuple(names), float(tail),
                             _string(where, f"{section}.text", b.get("text", ""))))
 
+    panels = []
+    for i, p in enumerate(raw.get("panel", [])):
+        section = f"panel[{i}]"
+        _check_keys(where, section, p, PANEL_KEYS)
+        scales = []
+        for key, default in (("xscale", "log"), ("yscale", "log")):
+            value = _string(where, f"{section}.{key}", p.get(key, default))
+            if value not in SCALES:
+                raise ScenarioError(f"{where}: {section}.{key} = {value!r}: allowed values: {', '.join(SCALES)}")
+            scales.append(value)
+        names = p.get("algorithms", list(ids))
+        if not isinstance(names, list) or any(n not in ids for n in names):
+            raise ScenarioError(f"{where}: {section}.algorithms: expected a list of ids among {', '.join(ids)}")
+        panels.append(Panel(_string(where, f"{section}.metric", p.get("metric")),
+                            _string(where, f"{section}.axis", p.get("axis", "iteration")), scales[0], scales[1],
+                            tuple(names), _string(where, f"{section}.title", p.get("title", ""))))
+
     claims = []
     from .claims import ClaimSyntaxError, parse
 
@@ -442,7 +474,7 @@ def validate(raw: dict, where: str) -> Scenario:
         paper=_string(where, "paper", raw.get("paper", "")), path=where, problem=pspec.name,
         problem_params=problem_params, iterations=iterations, seeds=seeds,
         record_every=record_every, seed=seed, algorithms=algorithms, bounds=bounds, claims=claims,
-        sweep=sweep, target=target, raw=raw)
+        sweep=sweep, target=target, panels=panels, raw=raw)
 
 
 def select(scenario: Scenario, algo_ids: list[str] | tuple[str, ...]) -> Scenario:
