@@ -20,6 +20,7 @@ from . import __version__, registry
 from .scenario import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  pretty_exceptions_enable=False,
                   help="Recent optimization algorithms as Numba kernels on synthetic problems, every "
                        "measured rate set beside its theorem.")
 # Tables are wide; when output is not a terminal (CI logs, pipes) rich would assume 80 columns and wrap
@@ -333,9 +334,10 @@ def check(
         traces, _ = execute(sc, n_jobs=jobs, results_root=out, label=f"[{k}/{len(loaded)}] {sc.name}")
         v = rates.verdicts(sc, traces)
         failed |= v.failed
-        for b in v.bounds:
+        for b in report.condense(v.bounds):
             subject = b.algorithm_id if b.sweep_value is None else f"{b.algorithm_id} ({b.sweep_value})"
-            label = {"count": "max count", "slope": "slope"}.get(b.form, b.form + " fit")
+            label = {"count": "max count", "slope": "slope", "count ratio": "max count/bound"}.get(
+                b.form, b.form + " fit")
             rows.append((sc.name, subject, b.metric, f"{report.fmt(b.measured)} ({label})",
                          report.fmt(b.theory), b.verdict))
         for c in v.claims:

@@ -105,9 +105,13 @@ def scenario_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "problems"
     if checkout.is_dir():
         return checkout
-    from importlib.resources import files
+    import importlib.util
 
-    return Path(str(files("optsandbox._problems")))
+    # The shipped copy is a namespace package (no __init__.py among the TOML files): ask for its folder.
+    spec = importlib.util.find_spec("optsandbox._problems")
+    if spec is None or not spec.submodule_search_locations:
+        raise RegistryError("no scenario files found: neither ./problems nor the installed copy")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def scenario_paths() -> dict[str, Path]:

@@ -43,7 +43,7 @@ def verdict_style(verdict: str) -> str:
 def _label(algo_id: str, sweep_value, scenario: Scenario) -> str:
     if sweep_value is None or scenario.sweep is None:
         return algo_id
-    return f"{algo_id} [{scenario.sweep.parameter.partition('.')[2]}={fmt(sweep_value)}]"
+    return f"{algo_id} ({scenario.sweep.parameter.partition('.')[2]}={fmt(sweep_value)})"
 
 
 def summary_table(scenario: Scenario, traces: list[Trace]) -> Table:
@@ -117,22 +117,50 @@ def convergence_table(scenario: Scenario, traces: list[Trace], metric: str, axis
     return table
 
 
+def condense(bounds: list[BoundVerdict]) -> list[BoundVerdict]:
+    """Merge the per-value count verdicts of a sweep into one row per (algorithm, metric).
+
+    The merged row's measured value is the largest ratio count / bound over the swept values; its
+    verdict is the worst of the merged rows (a violation or an "outside theory" wins over "within").
+    """
+    out: list[BoundVerdict] = []
+    groups: dict = {}
+    for b in bounds:
+        if b.form == "count" and b.sweep_value is not None:
+            groups.setdefault((b.algorithm_id, b.metric), []).append(b)
+        else:
+            out.append(b)
+    for (algo_id, metric), rows in groups.items():
+        ratios = [r.measured / r.theory for r in rows if r.theory and math.isfinite(r.theory)
+                  and not r.verdict.startswith("outside")]
+        worst = next((r for r in rows if r.violation), None) or next(
+            (r for r in rows if r.verdict != WITHIN), rows[0])
+        applicable = sum(1 for r in rows if not r.verdict.startswith("outside"))
+        note = f"{applicable}/{len(rows)} values inside the theorem's conditions"
+        out.append(BoundVerdict(algorithm_id=algo_id, metric=metric, axis=rows[0].axis, form="count ratio",
+                                measured=max(ratios) if ratios else math.nan,
+                                low=min(ratios) if ratios else math.nan, high=max(ratios) if ratios else math.nan,
+                                theory=1.0, verdict=worst.verdict, violation=any(r.violation for r in rows),
+                                seeds=len(rows), note=note))
+    return out
+
+
 def rate_table(scenario: Scenario, bounds: list[BoundVerdict], title: str | None = None) -> Table:
     table = Table(title=title or f"{scenario.name}: measured vs theorem", title_justify="left")
     table.add_column("algorithm")
     table.add_column("metric")
     table.add_column("form")
     table.add_column("measured", justify="right")
-    table.add_column("spread over seeds", justify="right")
+    table.add_column("spread", justify="right")
     table.add_column("theorem", justify="right")
     table.add_column("verdict")
-    for b in bounds:
+    for b in condense(bounds):
         measured_label = {"count": "max count", "slope": "slope"}.get(b.form, "exponent")
         spread = f"[{fmt(b.low)}, {fmt(b.high)}]" if b.seeds > 1 else ""
         verdict = b.verdict if not b.note or b.note in b.verdict else f"{b.verdict} ({b.note})"
         table.add_row(_label(b.algorithm_id, b.sweep_value, scenario), b.metric,
-                      f"{b.form} vs {b.axis}" if b.form != "count" else "count",
-                      f"{fmt(b.measured)}" + (f" ({measured_label})" if b.form in ("count",) else ""),
+                      f"{b.form} vs {b.axis}" if not b.form.startswith("count") else b.form,
+                      f"{fmt(b.measured)}" + (f" ({measured_label})" if b.form == "count" else ""),
                       spread, fmt(b.theory), f"[{verdict_style(b.verdict)}]{verdict}[/]")
     return table
 
