@@ -378,6 +378,77 @@ def plot(
     console.print(f"plot: {path}" if path else "nothing to plot")
 
 
+@app.command()
+@_guard
+def sweep(
+    scenario: str = typer.Argument(..., help="scenario name or .toml path"),
+    grid: List[str] = typer.Option([], "--grid", "-g", help="key=v1,v2,... (repeatable; Cartesian product)"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="seeds per cell"),
+    iterations: Optional[int] = typer.Option(None, "--iterations", "-n", min=1, help="iteration budget"),
+    set_: List[str] = typer.Option([], "--set", "-s", help="override applied to every cell"),
+    quick: bool = typer.Option(False, "--quick", help="use the scenario's reduced [quick] budget"),
+    backend: str = typer.Option("local", "--backend", help="local (joblib processes) or dask"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="worker processes (local) or LocalCluster workers"),
+    metric: Optional[str] = typer.Option(None, "--metric", help="column to summarize, e.g. event:iterations_to_separation"),
+    out: Path = typer.Option(Path("sweeps"), "--out", help="sweep results root"),
+    plot: bool = typer.Option(True, "--plot/--no-plot", help="draw the summary figure"),
+):
+    """Sweep a scenario over parameter grids x seeds; resumable; local processes or a Dask cluster."""
+    from rich.table import Table
+
+    from . import report
+    from . import sweep as sweep_mod
+
+    if backend not in ("local", "dask"):
+        raise InputError(f"--backend {backend!r}: choose local or dask")
+    if scheduler and backend != "dask":
+        raise InputError("--scheduler needs --backend dask")
+    p = sweep_mod.plan(scenario, grid, overrides=set_, seeds=seeds, iterations=iterations, quick=quick)
+    with _progress() as progress:
+        task = progress.add_task(f"{len(p.cells)} cells", total=len(p.cells))
+        directory, results, ran = sweep_mod.execute(p, out, backend=backend, jobs=jobs, scheduler=scheduler,
+                                                    on_cell=lambda cell: progress.advance(task))
+    chosen = metric or sweep_mod.default_metric(results)
+    columns = {k for r in results for row in r["rows"] for k in row}
+    if chosen not in columns:
+        options = ", ".join(sorted(k for k in columns if ":" in k))
+        raise InputError(f"--metric {chosen!r}: not a column of this sweep; columns: {options}")
+    summary = sweep_mod.summarize(p, results, chosen)
+    table = Table(title=f"{p.path.stem}: {chosen} (median [min, max] over seeds)", title_justify="left")
+    for g in p.grids:
+        table.add_column(g.key)
+    table.add_column("algorithm")
+    inner = [s["sweep_value"] for s in summary if s["sweep_value"] is not None]
+    if inner:
+        sc0 = p.load_cell(p.cells[0])
+        table.add_column(sc0.sweep.parameter if sc0.sweep else "swept", justify="right")
+    table.add_column(chosen, justify="right")
+    table.add_column("violations", justify="right")
+    for s in summary:
+        cell = dict(s["cell"])
+        spread = f" [{report.fmt(s['low'])}, {report.fmt(s['high'])}]" if s["n"] > 1 else ""
+        missing = f" ({s['missing']} missing)" if s["missing"] else ""
+        extra = [report.fmt(s["sweep_value"])] if inner else []
+        table.add_row(*[report.fmt(cell[g.key]) for g in p.grids], s["algorithm_id"], *extra,
+                      report.fmt(s["median"]) + spread + missing,
+                      f"[bold red]{s['violations']}[/]" if s["violations"] else "0")
+    console.print(table)
+    fitted = sweep_mod.slopes(p, summary)
+    if fitted:
+        t2 = Table(title=f"log-log slope of {chosen} against {p.grids[0].key}", title_justify="left")
+        t2.add_column("algorithm")
+        t2.add_column("other grid values")
+        t2.add_column("slope", justify="right")
+        for (algo, rest), value in fitted.items():
+            t2.add_row(algo, ", ".join(f"{k}={v}" for k, v in rest) or "—", report.fmt(value))
+        console.print(t2)
+    figure = sweep_mod.plot(p, summary, chosen, directory / "summary.png") if plot else None
+    skipped = len(p.cells) - ran
+    console.print(f"{len(p.cells)} cells ({ran} run now, {skipped} already finished): {directory}"
+                  + (f"   plot: {figure}" if figure else ""))
+
+
 # ---------------------------------------------------------------------------------------------------
 # warmup / bench / gallery
 

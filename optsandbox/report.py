@@ -15,8 +15,8 @@ def fmt(x, digits: int = 4) -> str:
     """Format a number compactly; NaN as an em dash."""
     if x is None:
         return "—"
-    if isinstance(x, str):
-        return x
+    if isinstance(x, (str, bool)):
+        return str(x).lower() if isinstance(x, bool) else x
     try:
         x = float(x)
     except (TypeError, ValueError):
