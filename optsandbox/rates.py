@@ -247,10 +247,13 @@ def _bound_curve(bound: Bound, runs: list[Trace], algo_id: str, sweep_value) -> 
 def _bound_sweep(bound: Bound, runs: list[Trace], algo_id: str) -> BoundVerdict:
     """Fit the log-log slope of a per-run event (or final metric) against the swept parameter."""
     per_seed: dict[int, list[tuple[float, float]]] = {}
+    missing = 0
     for t in runs:
         y = t.events.get(bound.metric)
         if y is None:
             y = t.final(bound.metric) if bound.metric in t.columns else math.nan
+        if not (math.isfinite(y) and y > 0):
+            missing += 1  # the event never happened (-1 or NaN): the fit cannot use this point
         per_seed.setdefault(t.seed_index, []).append((float(t.sweep_value), float(y)))
     slopes = []
     for pairs in per_seed.values():
@@ -270,11 +273,13 @@ def _bound_sweep(bound: Bound, runs: list[Trace], algo_id: str) -> BoundVerdict:
     else:
         verdict = compare("power", measured, value, bound.tolerance)
         violation = verdict not in (FASTER, MATCHES)
+    note = _diverged_note(runs) or condition
+    if missing:
+        note = (note + "; " if note else "") + f"{missing}/{len(runs)} runs without a usable value (not fitted)"
     return BoundVerdict(algorithm_id=algo_id, metric=bound.metric, axis=bound.axis, form="slope",
                         measured=measured, low=float(good.min()) if good.size else math.nan,
                         high=float(good.max()) if good.size else math.nan, theory=value,
-                        verdict=verdict, violation=violation, seeds=len(per_seed),
-                        note=_diverged_note(runs) or condition)
+                        verdict=verdict, violation=violation, seeds=len(per_seed), note=note)
 
 
 def check_bounds(scenario: Scenario, traces: list[Trace]) -> list[BoundVerdict]:

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from . import registry
-from .api import Budget, Result
+from .api import Budget, Instance, Result
 from .scenario import Scenario
 from .trace import Trace
 
@@ -31,8 +31,9 @@ class Job:
 
 
 def jobs_for(scenario: Scenario) -> list[Job]:
+    """Every job, ordered so that consecutive jobs share a problem instance (see :func:`run_jobs`)."""
     values = scenario.sweep.values if scenario.sweep else [None]
-    return [Job(a.id, k, v) for v in values for a in scenario.algorithms for k in range(scenario.seeds)]
+    return [Job(a.id, k, v) for v in values for k in range(scenario.seeds) for a in scenario.algorithms]
 
 
 def problem_rng(scenario: Scenario, seed_index: int) -> np.random.Generator:
@@ -63,14 +64,36 @@ def first_crossing(axis: np.ndarray, metric: np.ndarray, value: float) -> float:
     return float(axis[hits[0]]) if hits.size else float("nan")
 
 
-def run_job(scenario: Scenario, job: Job) -> Trace:
-    """Build the problem, run one algorithm on it, and return the Trace."""
+class InstanceCache:
+    """Remembers the last built problem instance, so that the algorithms of one seed share one build.
+
+    Builders can be expensive (a scipy solve for the reference answer); the instance depends only on the
+    problem parameters and the seed index. Each run gets its own copy of the data array, so an algorithm
+    that wrote into it could not affect the next one.
+    """
+
+    def __init__(self):
+        self.key = None
+        self.instance = None
+
+    def get(self, scenario: Scenario, problem_params: dict, seed_index: int) -> Instance:
+        key = (scenario.family, scenario.problem, repr(sorted(problem_params.items())), scenario.seed, seed_index)
+        if key != self.key:
+            pspec = registry.problem(scenario.family, scenario.problem)
+            build = registry.load_entry(pspec.entry)
+            self.instance = build(problem_params, problem_rng(scenario, seed_index))
+            self.key = key
+        inst = self.instance
+        return Instance(data=np.array(inst.data, copy=True), oracles=inst.oracles, reference=dict(inst.reference),
+                        dim=inst.dim)
+
+
+def run_job(scenario: Scenario, job: Job, cache: InstanceCache | None = None) -> Trace:
+    """Build the problem (or take it from ``cache``), run one algorithm on it, and return the Trace."""
     algo = scenario.algorithm(job.algorithm_id)
     problem_params, algo_params = resolved_params(scenario, job)
-    pspec = registry.problem(scenario.family, scenario.problem)
-    build = registry.load_entry(pspec.entry)
     run = registry.load_entry(algo.spec.entry)
-    instance = build(problem_params, problem_rng(scenario, job.seed_index))
+    instance = (cache or InstanceCache()).get(scenario, problem_params, job.seed_index)
     budget = Budget(scenario.iterations, scenario.record_every)
     start = time.perf_counter()
     result: Result = run(instance, algo_params, budget, algorithm_rng(scenario, job.seed_index))
@@ -105,16 +128,17 @@ def run_jobs(scenario: Scenario, jobs: list[Job], n_jobs: int = 1,
         if on_done is not None:
             on_done(trace)
 
+    cache = InstanceCache()
     if n_jobs == 1 or len(jobs) <= 1:
         for job in jobs:
-            finish(job, run_job(scenario, job))
+            finish(job, run_job(scenario, job, cache))
     else:
         seen: set[str] = set()
         for job in jobs:
             name = scenario.algorithm(job.algorithm_id).name
             if name not in seen:
                 seen.add(name)
-                finish(job, run_job(scenario, job))
+                finish(job, run_job(scenario, job, cache))
         rest = [j for j in jobs if j not in done]
         for job, trace in _parallel(scenario, rest, n_jobs, backend):
             finish(job, trace)

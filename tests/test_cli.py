@@ -171,11 +171,11 @@ def test_interrupted_run_keeps_finished_results(workdir, write_scenario, monkeyp
     real = runner_mod.run_job
     calls = {"n": 0}
 
-    def flaky(scenario, job):
+    def flaky(scenario, job, *cache):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(scenario, job)
+        return real(scenario, job, *cache)
 
     monkeypatch.setattr(runner_mod, "run_job", flaky)
     result = runner.invoke(app, ["run", str(path), "--no-plot"])
