@@ -25,6 +25,7 @@ Functions (evaluated by :mod:`optsandbox.rates` over the runs of one scenario, m
     at(ID, METRIC, X)    METRIC at the last recorded row with iteration <= X
     event_at(ID, EVENT, V)  median over seeds of EVENT in the runs whose swept value is V
     diverged(ID)         fraction of seeds that diverged
+    ref(ID, NAME)        median over seeds of a scalar the problem knows (Instance.reference)
     abs(x), log(x), min(x, y), max2(x, y)
 """
 from __future__ import annotations

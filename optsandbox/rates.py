@@ -89,10 +89,15 @@ def fit_log(x, y, tail: float = 0.5) -> float:
 FITS = {"power": fit_power, "exp": fit_exp, "log": fit_log}
 
 
-def compare(form: str, measured: float, theory: float, tolerance: float) -> str:
-    """Return the verdict of a fitted exponent against the theorem's."""
+def compare(form: str, measured: float, theory: float, tolerance: float, better: str = "smaller") -> str:
+    """Return the verdict of a fitted exponent against the theorem's.
+
+    ``better = "larger"`` (power form only) mirrors the comparison, for an axis whose limit is 0.
+    """
     if not math.isfinite(measured):
         return "no fit (too few positive points)"
+    if better == "larger":
+        return compare(form, -measured, -theory, tolerance)
     if form == "exp":
         if measured > theory * (1 + tolerance):
             return FASTER
@@ -238,7 +243,7 @@ def _bound_curve(bound: Bound, runs: list[Trace], algo_id: str, sweep_value) -> 
     elif not math.isfinite(value):
         verdict, violation = "no theory", True
     else:
-        verdict = compare(bound.form, measured, value, bound.tolerance)
+        verdict = compare(bound.form, measured, value, bound.tolerance, bound.better)
         violation = verdict not in (FASTER, MATCHES)
     return BoundVerdict(measured=measured, low=low, high=high, theory=value, verdict=verdict,
                         violation=violation, note=condition if not applicable else "", **common)
@@ -271,7 +276,7 @@ def _bound_sweep(bound: Bound, runs: list[Trace], algo_id: str) -> BoundVerdict:
     elif not math.isfinite(value):
         verdict, violation = "no theory", True
     else:
-        verdict = compare("power", measured, value, bound.tolerance)
+        verdict = compare("power", measured, value, bound.tolerance, bound.better)
         violation = verdict not in (FASTER, MATCHES)
     note = _diverged_note(runs) or condition
     if missing:
@@ -353,8 +358,16 @@ def claim_functions(scenario: Scenario, traces: list[Trace], bounds: list[BoundV
                                             if t.sweep_value is not None
                                             and math.isclose(float(t.sweep_value), v, rel_tol=1e-9)]),
         "diverged": lambda a: float(np.mean([t.diverged for t in runs(a)])),
+        "ref": lambda a, name: median([_reference(t, name) for t in runs(a)]),
         "abs": abs, "log": math.log, "min": min, "max2": max,
     }
+
+
+def _reference(trace: Trace, name: str) -> float:
+    if name not in trace.reference:
+        raise ClaimEvaluationError(f"the problem of {trace.algorithm_id!r} has no reference {name!r}; it has: "
+                                   f"{', '.join(trace.reference) or '(none)'}")
+    return trace.reference[name]
 
 
 def _slope_claim(runs: list[Trace], metric: str) -> float:

@@ -28,7 +28,7 @@ PANEL_KEYS = ("metric", "axis", "xscale", "yscale", "algorithms", "title")
 SCALES = ("linear", "log", "symlog")
 RUN_KEYS = ("iterations", "seeds", "record_every", "seed")
 QUICK_KEYS = ("iterations", "seeds", "record_every", "values")
-BOUND_KEYS = ("metric", "axis", "form", "rate", "tolerance", "algorithms", "tail", "text")
+BOUND_KEYS = ("metric", "axis", "form", "rate", "tolerance", "algorithms", "tail", "text", "better")
 CLAIM_KEYS = ("text", "check")
 SWEEP_KEYS = ("parameter", "values")
 TARGET_KEYS = ("metric", "value", "axis")
@@ -59,6 +59,10 @@ class Bound:
     algorithms: tuple[str, ...]  # ids the bound speaks of
     tail: float  # fraction of the recorded curve (by axis, in log scale for power) used for the fit
     text: str = ""
+    # Which exponent beats the theorem. "smaller" for a bound C t^p as t grows (the default); "larger" for an
+    # axis that shrinks towards its limit, e.g. a penalty gap <= C sigma^1 as sigma -> 0, where a steeper
+    # (larger) slope is the faster decay.
+    better: str = "smaller"
 
 
 @dataclass
@@ -435,9 +439,14 @@ def validate(raw: dict, where: str) -> Scenario:
                                                                                            "count"):
             raise ScenarioError(f"{where}: {section}: a bound over the swept parameter must be "
                                 f"form = \"power\" (slope) or \"count\"")
+        better = _string(where, f"{section}.better", b.get("better", "smaller"))
+        if better not in ("smaller", "larger"):
+            raise ScenarioError(f"{where}: {section}.better = {better!r}: allowed values: smaller, larger")
+        if better == "larger" and form not in ("power",):
+            raise ScenarioError(f"{where}: {section}.better = \"larger\" applies to form = \"power\" only")
         bounds.append(Bound(metric, axis, form, rate if rate == "theory" else float(rate),
                             float(tolerance), tuple(names), float(tail),
-                            _string(where, f"{section}.text", b.get("text", ""))))
+                            _string(where, f"{section}.text", b.get("text", "")), better))
 
     panels = []
     for i, p in enumerate(raw.get("panel", [])):

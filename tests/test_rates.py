@@ -77,3 +77,10 @@ def test_claim_grammar_rejects_non_expressions(text):
 def test_claim_unknown_function_is_an_evaluation_error():
     with pytest.raises(claims.ClaimEvaluationError):
         claims.evaluate(claims.parse("nope(a) > 1"), {})
+
+
+def test_better_larger_mirrors_the_comparison():
+    # a gap ~ sigma^p as sigma -> 0: a steeper slope (larger p) is the faster decay
+    assert rates.compare("power", 1.5, 1.0, 0.1, better="larger") == rates.FASTER
+    assert rates.compare("power", 0.95, 1.0, 0.1, better="larger") == rates.MATCHES
+    assert rates.compare("power", 0.5, 1.0, 0.1, better="larger") == rates.SLOWER
