@@ -23,6 +23,7 @@ Functions (evaluated by :mod:`optsandbox.rates` over the runs of one scenario, m
     theory(ID, METRIC)   the theorem's exponent, rate or count for that bound
     slope(ID, EVENT)     log-log slope of EVENT against the swept parameter
     at(ID, METRIC, X)    METRIC at the last recorded row with iteration <= X
+    at(ID, METRIC, X, AXIS)  the same along another recorded column (e.g. trajectories, oracle_calls)
     event_at(ID, EVENT, V)  median over seeds of EVENT in the runs whose swept value is V
     diverged(ID)         fraction of seeds that diverged
     ref(ID, NAME)        median over seeds of a scalar the problem knows (Instance.reference)

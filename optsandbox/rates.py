@@ -336,10 +336,10 @@ def claim_functions(scenario: Scenario, traces: list[Trace], bounds: list[BoundV
                 return b
         raise ClaimEvaluationError(f"the scenario declares no bound on {metric!r} for {algo_id!r}")
 
-    def at(algo_id, metric, x):
+    def at(algo_id, metric, x, axis="iteration"):
         vals = []
         for t in runs(algo_id):
-            it = t.column("iteration")
+            it = t.column(axis)
             idx = np.flatnonzero(it <= x)
             vals.append(t.column(metric)[idx[-1]] if idx.size else math.nan)
         return median(vals)

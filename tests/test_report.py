@@ -75,3 +75,15 @@ def test_tables_and_figure_render(runs, tmp_path):
 def test_fmt():
     assert report.fmt(math.nan) == "—" and report.fmt(3.0) == "3" and report.fmt(1e-7) == "1.000e-07"
     assert report.fmt(True) == "true" and report.fmt(math.inf) == "inf"
+
+
+def test_benchmark_harness_times_both_sides():
+    from optsandbox.api import BenchCase
+    from optsandbox.bench import measure
+
+    calls = {"numba": 0, "numpy": 0}
+    case = BenchCase("count", lambda: calls.__setitem__("numba", calls["numba"] + 1),
+                     lambda: calls.__setitem__("numpy", calls["numpy"] + 1))
+    (wall, cpu), (wall2, cpu2) = measure(case, repeat=3)
+    assert calls == {"numba": 4, "numpy": 4}  # one untimed warm-up call each, then the timed ones
+    assert min(wall, cpu, wall2, cpu2) >= 0
