@@ -18,7 +18,8 @@ Functions (evaluated by :mod:`optsandbox.rates` over the runs of one scenario, m
     first(ID, METRIC)    first recorded value
     max(ID, METRIC)      largest recorded value (the worst seed for "max over seeds": see worst)
     worst(ID, EVENT)     largest value over seeds of a per-run event (e.g. iterations_to_separation)
-    event(ID, EVENT)     median over seeds of a per-run event
+    event(ID, EVENT)     median over seeds of a per-run event (-1, "never", counts as +inf)
+    best(ID, EVENT)      smallest value over seeds of a per-run event
     rate(ID, METRIC)     fitted exponent of the scenario's bound on METRIC
     theory(ID, METRIC)   the theorem's exponent, rate or count for that bound
     slope(ID, EVENT)     log-log slope of EVENT against the swept parameter

@@ -71,6 +71,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 @_guard
 def list_command(kind: str = typer.Argument("all", help="algorithms, problems, scenarios or all")):
     """List algorithms, problems and scenarios (name, family, paper, proven rate)."""
+    from rich.markup import escape
     from rich.table import Table
 
     kinds = ("algorithms", "problems", "scenarios", "all")
@@ -82,14 +83,14 @@ def list_command(kind: str = typer.Argument("all", help="algorithms, problems, s
             table.add_column(col)
         for fam, a in registry.algorithms():
             name = a.name + (" [dim](baseline)[/]" if a.baseline else "")
-            table.add_row(name, fam, a.paper, a.proven_rate)
+            table.add_row(name, fam, escape(a.paper), escape(a.proven_rate))
         console.print(table)
     if kind in ("problems", "all"):
         table = Table(title="problems", title_justify="left")
         for col in ("name", "family", "what it is", "reference answer"):
             table.add_column(col)
         for fam, p in registry.problems():
-            table.add_row(p.name, fam, p.title, p.known)
+            table.add_row(p.name, fam, escape(p.title), escape(p.known))
         console.print(table)
     if kind in ("scenarios", "all"):
         from .scenario import read_toml
@@ -102,7 +103,7 @@ def list_command(kind: str = typer.Argument("all", help="algorithms, problems, s
                 raw = read_toml(path)
             except ScenarioError:
                 raw = {"family": "?", "title": "(malformed file)"}
-            table.add_row(name, str(raw.get("family", "")), str(raw.get("title", "")))
+            table.add_row(name, escape(str(raw.get("family", ""))), escape(str(raw.get("title", ""))))
         console.print(table)
 
 
@@ -110,6 +111,7 @@ def list_command(kind: str = typer.Argument("all", help="algorithms, problems, s
 @_guard
 def info(name: str = typer.Argument(..., help="an algorithm, problem or scenario name")):
     """Explain an algorithm (update rule, parameters, oracles, bound, paper), a problem or a scenario."""
+    from rich.markup import escape as e
     from rich.panel import Panel
     from rich.table import Table
 
@@ -121,38 +123,39 @@ def info(name: str = typer.Argument(..., help="an algorithm, problem or scenario
         raise InputError(f"no algorithm, problem or scenario named {name!r}{hint}")
     for kind, fam, spec in hits:
         if kind == "algorithm":
-            body = (f"[b]{spec.title}[/]  ({fam})\n\n[b]paper[/]  {spec.paper}\n[b]update[/] {spec.update_rule}\n"
-                    f"[b]bound[/]  {spec.proven_rate}\n[b]counts[/] {', '.join(spec.oracles)}")
+            body = (f"[b]{e(spec.title)}[/]  ({fam})\n\n[b]paper[/]  {e(spec.paper)}\n"
+                    f"[b]update[/] {e(spec.update_rule)}\n[b]bound[/]  {e(spec.proven_rate)}\n"
+                    f"[b]counts[/] {e(', '.join(spec.oracles))}")
             console.print(Panel(body, title=f"algorithm {spec.name}", title_align="left"))
             if spec.params:
                 table = Table("parameter", "default", "meaning", title="parameters", title_justify="left")
                 for p in spec.params:
-                    table.add_row(p.name, repr(p.default), p.doc + (f" (one of {', '.join(p.choices)})"
-                                                                   if p.choices else ""))
+                    table.add_row(p.name, e(repr(p.default)), e(p.doc + (f" (one of {', '.join(p.choices)})"
+                                                                         if p.choices else "")))
                 console.print(table)
         elif kind == "problem":
-            console.print(Panel(f"[b]{spec.title}[/]  ({fam})\n\n[b]reference[/] {spec.known}",
+            console.print(Panel(f"[b]{e(spec.title)}[/]  ({fam})\n\n[b]reference[/] {e(spec.known)}",
                                 title=f"problem {spec.name}", title_align="left"))
             if spec.params:
                 table = Table("parameter", "default", "meaning", title="parameters", title_justify="left")
                 for p in spec.params:
-                    table.add_row(p.name, repr(p.default), p.doc)
+                    table.add_row(p.name, e(repr(p.default)), e(p.doc))
                 console.print(table)
         else:
             from . import scenario as scenario_mod
 
             sc = scenario_mod.load(str(spec))
-            lines = [f"[b]{sc.title}[/]", f"[b]paper[/]   {sc.paper}", f"[b]file[/]    {sc.path}",
-                     f"[b]problem[/] {sc.problem} {sc.problem_params}",
+            lines = [f"[b]{e(sc.title)}[/]", f"[b]paper[/]   {e(sc.paper)}", f"[b]file[/]    {e(sc.path)}",
+                     f"[b]problem[/] {sc.problem} {e(str(sc.problem_params))}",
                      f"[b]budget[/]  {sc.iterations} iterations x {sc.seeds} seeds",
                      "[b]algorithms[/] " + ", ".join(a.id for a in sc.algorithms)]
             if sc.sweep:
-                lines.append(f"[b]sweep[/]   {sc.sweep.parameter} over {sc.sweep.values}")
+                lines.append(f"[b]sweep[/]   {sc.sweep.parameter} over {e(str(sc.sweep.values))}")
             for b in sc.bounds:
                 lines.append(f"[b]bound[/]   {b.metric} ({b.form} vs {b.axis}), rate {b.rate}, tolerance "
-                             f"{b.tolerance:g}: {b.text}")
+                             f"{b.tolerance:g}: {e(b.text)}")
             for c in sc.claims:
-                lines.append(f"[b]claim[/]   {c.text}  [dim]{c.check}[/]")
+                lines.append(f"[b]claim[/]   {e(c.text)}  [dim]{e(c.check)}[/]")
             console.print(Panel("\n".join(lines), title=f"scenario {sc.name}", title_align="left"))
 
 

@@ -317,8 +317,10 @@ def claim_functions(scenario: Scenario, traces: list[Trace], bounds: list[BoundV
         return found
 
     def median(values):
+        """Median ignoring NaN only: +inf ("never reached") is a legitimate, worst possible value."""
         values = np.asarray(values, dtype=float)
-        return float(np.nanmedian(values)) if values.size and np.isfinite(values).any() else math.nan
+        values = values[~np.isnan(values)]
+        return float(np.median(values)) if values.size else math.nan
 
     def event_values(algo_id, name):
         out = []
@@ -350,6 +352,7 @@ def claim_functions(scenario: Scenario, traces: list[Trace], bounds: list[BoundV
         "max": lambda a, m: median([np.nanmax(t.column(m)) for t in runs(a)]),
         "event": lambda a, e: median(event_values(a, e)),
         "worst": lambda a, e: float(np.max(event_values(a, e))),
+        "best": lambda a, e: float(np.min(event_values(a, e))),
         "rate": lambda a, m: bound_for(a, m).measured,
         "theory": lambda a, m: bound_for(a, m).theory,
         "slope": lambda a, m: _slope_claim(runs(a), m),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 
 from .rates import FASTER, MATCHES, WITHIN, BoundVerdict, ClaimVerdict
@@ -161,7 +162,7 @@ def rate_table(scenario: Scenario, bounds: list[BoundVerdict], title: str | None
         table.add_row(_label(b.algorithm_id, b.sweep_value, scenario), b.metric,
                       f"{b.form} vs {b.axis}" if not b.form.startswith("count") else b.form,
                       f"{fmt(b.measured)}" + (f" ({measured_label})" if b.form == "count" else ""),
-                      spread, fmt(b.theory), f"[{verdict_style(b.verdict)}]{verdict}[/]")
+                      spread, fmt(b.theory), f"[{verdict_style(b.verdict)}]{escape(verdict)}[/]")
     return table
 
 
@@ -173,7 +174,7 @@ def claims_table(scenario: Scenario, claims: list[ClaimVerdict]) -> Table:
     for c in claims:
         word = "holds" if c.holds else ("fails" if c.holds is False else "not evaluated")
         detail = "" if c.detail in ("holds", "fails") else f" ({c.detail})"
-        table.add_row(c.text, c.check, f"[{verdict_style(word)}]{word}{detail}[/]")
+        table.add_row(escape(c.text), escape(c.check), f"[{verdict_style(word)}]{escape(word + detail)}[/]")
     return table
 
 
@@ -184,6 +185,6 @@ def check_table(rows: list[tuple[str, str, str, str, str, str]]) -> Table:
                           ("measured", "right"), ("theorem", "right"), ("verdict", "left")):
         table.add_column(name, justify=justify)
     for scenario_name, subject, metric, measured, theorem, verdict in rows:
-        table.add_row(scenario_name, subject, metric, measured, theorem,
-                      f"[{verdict_style(verdict)}]{verdict}[/]")
+        table.add_row(escape(scenario_name), escape(subject), escape(metric), measured, theorem,
+                      f"[{verdict_style(verdict)}]{escape(verdict)}[/]")
     return table

@@ -73,8 +73,9 @@ def test_jit_and_pure_python_agree_on_a_short_run(tmp_path):
     assert outs[0] == outs[1]
 
 
-def test_every_family_declares_benchmarks():
-    for c in registry.catalogs():
-        assert c.benchmarks, f"{c.family} declares no benchmark cases"
-        cases = registry.load_entry(c.benchmarks)()
-        assert cases and all(callable(x.run_numba) and callable(x.run_numpy) for x in cases)
+@pytest.mark.parametrize("family", FAMILY_DIRS)
+def test_every_family_declares_benchmarks(family):
+    """The entry resolves; building the cases (problems at benchmark size) is left to `optsandbox bench`."""
+    entry = registry.catalog(family).benchmarks
+    assert entry, f"{family} declares no benchmark cases"
+    assert callable(registry.load_entry(entry))
