@@ -522,8 +522,11 @@ def gallery(out: Path = typer.Option(Path("plots/gallery"), "--out", help="where
         console.print(f"{name}: {path}")
 
 
-GALLERY = ("classification-separation-bounds", "classification-lower-bound-sweep", "classification-limit",
-           "classification-large-step")
+GALLERY = ("classification-lower-bound-sweep", "classification-large-step", "bilevel-borep-far-start",
+           "bilevel-penalty-bias",
+           "monotone-halpern-rate", "online-oomd-plateau", "games-euler-contraction",
+           "zeroth_order-fzoos-vs-fedzo", "consensus-cbo-rate-anisotropic", "policy_gradient-lqr-rates",
+           "compression-econtrol-linear", "privacy-utility-vs-n")
 
 
 def _register_family_commands() -> None:

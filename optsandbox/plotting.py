@@ -13,6 +13,7 @@ One figure per scenario, one panel per bound:
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -228,13 +229,11 @@ def plot_scenario(scenario: Scenario, traces: list[Trace], verdicts: list[BoundV
         else:
             _curve_panel(ax, scenario, bound, traces, verdicts, units)
         title = bound.title if isinstance(bound, Panel) else bound.text
-        ax.set_title(title or f"{bound.metric}", fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(title or bound.metric, 70)), fontsize=9)
         ax.grid(True, which="both", alpha=0.25)
         handles, _ = ax.get_legend_handles_labels()
         if handles:
             ax.legend(fontsize=7)
-    import textwrap
-
     fig.suptitle("\n".join(textwrap.wrap(scenario.title, 40 * columns)), fontsize=10)
     fig.tight_layout()
     path = Path(path)
