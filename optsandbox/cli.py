@@ -479,7 +479,8 @@ def warmup(clean: bool = typer.Option(False, "--clean", help="delete numba's cac
     with _progress() as progress:
         task = progress.add_task("compiling kernels", total=len(names))
         for name in names:
-            sc = scenario_mod.load(name, quick=True)
+            # A few iterations and one seed are enough to compile (or load) every kernel a scenario uses.
+            sc = scenario_mod.load(name, quick=True, iterations=5, seeds=1)
             seen = set()
             for a in sc.algorithms:
                 if a.name in seen:

@@ -96,7 +96,10 @@ def run_job(scenario: Scenario, job: Job, cache: InstanceCache | None = None) ->
     instance = (cache or InstanceCache()).get(scenario, problem_params, job.seed_index)
     budget = Budget(scenario.iterations, scenario.record_every)
     start = time.perf_counter()
-    result: Result = run(instance, algo_params, budget, algorithm_rng(scenario, job.seed_index))
+    # A diverging run is reported through its status; NumPy's overflow warnings from metrics evaluated on
+    # its last, huge iterate would only repeat that on stderr.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result: Result = run(instance, algo_params, budget, algorithm_rng(scenario, job.seed_index))
     wall = time.perf_counter() - start
     columns = {k: np.asarray(v, dtype=float) for k, v in result.columns.items()}
     events = {k: float(v) for k, v in result.events.items()}

@@ -201,3 +201,9 @@ def test_second_process_loads_kernels_from_the_cache(tmp_path):
     hits2, misses2 = map(int, second.stdout.split())
     assert misses1 == 1 and hits1 == 0
     assert hits2 == 1 and misses2 == 0
+
+
+def test_warmup_compiles_every_scenario(workdir):
+    result = invoke("warmup")
+    assert result.exit_code == 0, result.output
+    assert "kernels of" in result.output and "compiled and cached" in result.output
