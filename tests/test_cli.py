@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -207,3 +208,16 @@ def test_warmup_compiles_every_scenario(workdir):
     result = invoke("warmup")
     assert result.exit_code == 0, result.output
     assert "kernels of" in result.output and "compiled and cached" in result.output
+
+
+def test_worker_processes_give_the_same_numbers_as_one_process():
+    from optsandbox import runner as runner_mod, scenario
+
+    sc = scenario.load("classification-separation-bounds", quick=True)
+    one = runner_mod.run_jobs(sc, runner_mod.jobs_for(sc), n_jobs=1)
+    two = runner_mod.run_jobs(sc, runner_mod.jobs_for(sc), n_jobs=2)
+    assert [t.key for t in one] == [t.key for t in two]
+    for a, b in zip(one, two):
+        assert a.events == b.events
+        for name in a.columns:
+            np.testing.assert_array_equal(a.columns[name], b.columns[name])

@@ -87,3 +87,22 @@ def test_benchmark_harness_times_both_sides():
     (wall, cpu), (wall2, cpu2) = measure(case, repeat=3)
     assert calls == {"numba": 4, "numpy": 4}  # one untimed warm-up call each, then the timed ones
     assert min(wall, cpu, wall2, cpu2) >= 0
+
+
+def test_random_instances_are_judged_against_their_own_theorem():
+    """Seed k decays at rate r_k and its theorem says r_k: every seed matches, whatever the spread of r_k."""
+    raw = dict(RAW, bound=[{"metric": "dist", "form": "exp", "rate": "theory", "tolerance": 0.05,
+                            "algorithms": ["fast"]}], claim=[])
+    sc = validate(raw, "synthetic.toml")
+    runs = []
+    for seed, r in enumerate((0.01, 0.02, 0.05)):
+        t = trace("fast", seed, -1.0)
+        t.columns["dist"] = np.exp(-r * t.columns["iteration"])
+        t.theory = {"dist": Theory("exp", r)}
+        runs.append(t)
+    (b,) = rates.check_bounds(sc, runs)
+    assert b.verdict == rates.MATCHES and b.theory == pytest.approx(0.02)
+    runs[2].columns["dist"] = np.exp(-0.02 * runs[2].columns["iteration"])  # seed 2 now at 40% of its theorem
+    runs[1].columns["dist"] = np.exp(-0.01 * runs[1].columns["iteration"])  # seed 1 at 50%
+    (b,) = rates.check_bounds(sc, runs)
+    assert b.verdict == rates.SLOWER
