@@ -97,9 +97,12 @@ def convergence_table(scenario: Scenario, traces: list[Trace], metric: str, axis
     for t in runs:
         groups.setdefault((t.algorithm_id, t.sweep_value), []).append(t)
     top = max(float(np.nanmax(t.column(axis))) for t in runs)
-    if not math.isfinite(top) or top <= 0:
+    positive = [x for t in runs for x in t.column(axis) if x > 0]
+    if not math.isfinite(top) or top <= 0 or not positive:
         return None
-    points = np.unique(np.concatenate([[0.0], np.geomspace(1.0, top, checkpoints - 1)]).round())
+    # geometric checkpoints from the first recorded positive axis value (not from 1: an axis counted in
+    # oracle calls may start at n) up to the end
+    points = np.unique(np.concatenate([[0.0], np.geomspace(min(positive), top, checkpoints - 1)]).round())
     table = Table(title=f"{metric} (median over seeds) by {axis}", title_justify="left")
     table.add_column(axis, justify="right")
     for key in groups:
