@@ -313,6 +313,14 @@ def test_theory_is_declared_outside_its_conditions():
     assert not loose.theory["epochs_to_target"].applicable  # the warm-up dominates: no sqrt(n) regime
     assert run("vr_halpern", p1(), epochs=50, target_rel=1e-3).theory["epochs_to_target"].applicable
     assert not run("eag", p1(), epochs=20, step_scale=2.0).theory["residual"].applicable
+    # Alg. 2: the default inner step is in theory; the public scripts' gamma = 5 sqrt(p(1-p))/(sqrt(n)+1)
+    # (c = 5 > 1/2 at eta = sqrt(n)/L) and the scripts' snapshot reset are not.
+    inst = p2()
+    n = int(inst.reference["n"])
+    assert run("vr_halpern_lip", inst, epochs=5).theory["residual"].applicable
+    authors = 5 * np.sqrt((1 / n) * (1 - 1 / n)) / (np.sqrt(n) + 1)
+    assert not run("vr_halpern_lip", inst, epochs=5, gamma=authors).theory["residual"].applicable
+    assert not run("vr_halpern_lip", inst, epochs=5, snapshot_reset="anchor").theory["residual"].applicable
 
 
 def test_runs_are_deterministic_for_a_seed():
