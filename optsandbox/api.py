@@ -117,7 +117,9 @@ class Theory:
     ``form`` follows the scenario's bound: for "power" ``value`` is the exponent p of C t^p, for "exp" the
     rate r of C exp(-r t), for "count" the bound on an event count, for "log" the exponent of the allowed
     polynomial growth (0: grows like log t at most). ``applicable`` is False when the run's parameters lie
-    outside the theorem's conditions; ``condition`` then says which condition fails.
+    outside the theorem's conditions; ``condition`` then says which condition fails. For an applicable
+    theorem, ``condition`` may carry a caveat shown beside the verdict (e.g. "constants estimated by
+    sampling").
     """
 
     form: str

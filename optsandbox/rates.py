@@ -172,12 +172,14 @@ def _theory_of(bound: Bound, traces: list[Trace]):
     inapplicable = [th for th in theories if th is not None and not th.applicable]
     if inapplicable:
         return math.nan, False, inapplicable[0].condition
+    # an applicable theorem may carry a caveat (e.g. "constants estimated by sampling"): shown beside the verdict
+    caveat = next((th.condition for th in theories if th is not None and th.condition), "")
     if bound.rate != "theory":
-        return float(bound.rate), True, ""
+        return float(bound.rate), True, caveat
     known = [th.value for th in theories if th is not None]
     if not known:
         return math.nan, True, f"the algorithm states no theory for {bound.metric!r}"
-    return float(np.median(known)), True, ""
+    return float(np.median(known)), True, caveat
 
 
 def _series(trace: Trace, bound: Bound):
@@ -257,7 +259,7 @@ def _bound_curve(bound: Bound, runs: list[Trace], algo_id: str, sweep_value) -> 
         verdict = compare(bound.form, measured, value, bound.tolerance, bound.better)
         violation = verdict not in (FASTER, MATCHES)
     return BoundVerdict(measured=measured, low=low, high=high, theory=value, verdict=verdict,
-                        violation=violation, note=condition if not applicable else "", **common)
+                        violation=violation, note=condition, **common)
 
 
 def _bound_sweep(bound: Bound, runs: list[Trace], algo_id: str) -> BoundVerdict:
