@@ -249,8 +249,10 @@ def _bound_curve(bound: Bound, runs: list[Trace], algo_id: str, sweep_value) -> 
             measured = value + float(np.median(fitted_arr[keep] - own_arr[keep]))
     low = float(good.min()) if good.size else math.nan
     high = float(good.max()) if good.size else math.nan
+    note = condition
     if not applicable:
         verdict, violation = f"outside theory: {condition}", False
+        note = diverged  # the condition is in the verdict; a divergence must still be visible
     elif diverged:
         verdict, violation = diverged, True
     elif not math.isfinite(value):
@@ -258,8 +260,27 @@ def _bound_curve(bound: Bound, runs: list[Trace], algo_id: str, sweep_value) -> 
     else:
         verdict = compare(bound.form, measured, value, bound.tolerance, bound.better)
         violation = verdict not in (FASTER, MATCHES)
+        shortfall = _shortfall(bound, measured, value)
+        if verdict == MATCHES and shortfall:
+            note = "; ".join(filter(None, [condition, shortfall]))
     return BoundVerdict(measured=measured, low=low, high=high, theory=value, verdict=verdict,
-                        violation=violation, note=condition, **common)
+                        violation=violation, note=note, **common)
+
+
+def _shortfall(bound: Bound, measured: float, theory: float) -> str:
+    """Say so when a "matches" verdict is slower than the theorem (inside the tolerance, not beyond it)."""
+    if bound.form == "exp":
+        slower = measured < theory
+        size = (theory - measured) / theory if theory else math.nan
+    else:
+        sign = -1.0 if bound.better == "larger" else 1.0
+        slower = sign * (measured - theory) > 0
+        size = abs(measured - theory) / abs(theory) if theory else abs(measured - theory)
+    if not slower or not math.isfinite(size) or size < 1e-3:
+        return ""
+    unit = "" if (bound.form != "exp" and theory == 0) else "%"
+    amount = f"{100 * size:.0f}%" if unit else f"{size:.3g}"
+    return f"slower than the theorem by {amount}, inside the tolerance"
 
 
 def _bound_sweep(bound: Bound, runs: list[Trace], algo_id: str) -> BoundVerdict:

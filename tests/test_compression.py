@@ -145,6 +145,19 @@ def test_logistic_oracles_match_numpy_and_reference_is_stationary():
     assert sizes.min() < sizes.max()  # uneven split
 
 
+def test_nonconvex_problem_states_no_f_gap_bound():
+    """On the nonconvex EC-2 the O(1/T) bound on f - f* does not apply (f_gap is measured against a
+    stationary value); the nonconvex theorem on the average squared gradient norm does."""
+    p = dict(n=4, d=6, m=30, lam=0.1, flip=0.1, imbalance=1.0, sigma=0.0)
+    inst = problems.build_hetero_logistic(p, np.random.default_rng(2))
+    for run in (algorithms.run_gd, algorithms.run_econtrol):
+        res = run(inst, _params(eta=-1.0), Budget(20, 10), np.random.default_rng(0))
+        assert not res.theory["f_gap"].applicable and "nonconvex" in res.theory["f_gap"].condition
+        assert res.theory["grad_norm_sq_avg"].applicable
+    quad = _quad(zeta=1.0, use_mu=False)  # convex (mu not used): the f_gap bound applies
+    assert algorithms.run_gd(quad, _params(), Budget(20, 10), np.random.default_rng(0)).theory["f_gap"].applicable
+
+
 def _params(**kw):
     p = dict(compressor="topk", k_ratio=0.1, step=0.0, stop_rel=1e-18, eta=0.1, init="dense")
     p.update(kw)

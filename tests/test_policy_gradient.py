@@ -63,6 +63,22 @@ def test_gpomdp_unbiased_on_tabular(small_tabular):
     assert ok, f"REINFORCE mean differs from grad J_H by {worst:.1f} standard errors"
 
 
+@pytest.mark.parametrize("discount, horizon", [(0.2, 500), (0.0, 3)])
+def test_gpomdp_unbiased_for_small_discounts_and_long_horizons(discount, horizon):
+    """psi_t = gamma^t sum_{k>=t} gamma^(k-t) r_k must not underflow: 0.2^499 is 0 in float64, and a
+    recursion started from gamma^(H-1) and divided back down then zeroed every weight (and with gamma = 0
+    gave psi_0 = 0 instead of r_0), so the estimator returned 0 instead of grad J_H."""
+    inst = problems.build_tabular({"states": 4, "actions": 3, "discount": discount, "horizon": horizon},
+                                  np.random.default_rng(3))
+    model = problems.TabularModel.from_data(inst.data)
+    theta = np.random.default_rng(4).standard_normal(inst.dim)
+    g, _, _ = _estimates(inst, theta, np.zeros(inst.dim), 20000, mode=kernels.HVP_NONE)
+    exact = model.grad_H(theta, horizon)
+    assert np.max(np.abs(exact)) > 1e-3  # a nonzero target: a zero estimator cannot pass
+    ok, worst = _agrees(g, exact)
+    assert ok, f"GPOMDP mean differs from grad J_H by {worst:.1f} standard errors"
+
+
 def test_hessian_vector_estimator_matches_finite_differences(small_tabular):
     inst, model, theta = small_tabular
     v = np.random.default_rng(5).standard_normal(inst.dim)

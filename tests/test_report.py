@@ -106,3 +106,15 @@ def test_random_instances_are_judged_against_their_own_theorem():
     runs[1].columns["dist"] = np.exp(-0.01 * runs[1].columns["iteration"])  # seed 1 at 50%
     (b,) = rates.check_bounds(sc, runs)
     assert b.verdict == rates.SLOWER
+
+
+def test_a_match_that_is_slower_than_the_theorem_says_so():
+    raw = dict(RAW, bound=[{"metric": "gap", "form": "power", "rate": -1.0, "tolerance": 0.1,
+                            "algorithms": ["slow"]}], claim=[])
+    sc = validate(raw, "synthetic.toml")
+    runs = [trace("slow", seed, -0.95) for seed in range(3)]
+    (b,) = rates.check_bounds(sc, runs)
+    assert b.verdict == rates.MATCHES and "slower than the theorem by 5%" in b.note
+    runs = [trace("slow", seed, -1.3) for seed in range(3)]
+    (b,) = rates.check_bounds(sc, runs)
+    assert b.verdict == rates.FASTER and b.note == ""

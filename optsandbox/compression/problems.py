@@ -22,7 +22,8 @@
 
 Reference facts: x_star, f_star (quadratics), L (smoothness of f), L_tilde = sqrt(mean L_i^2), mu (strong
 convexity, 0 if none is used), zeta_sq (realised heterogeneity), h_star (the clients' gradients at x*),
-f_gap0 = f(x_0) - f*, R0_sq = ||x_0 - x*||^2, and x0 when the start is not 0.
+f_gap0 = f(x_0) - f*, R0_sq = ||x_0 - x*||^2, x0 when the start is not 0, and convex = 0.0 for the nonconvex
+EC-2 (absent means convex: the theory then states no f - f* bound for EC-2).
 """
 from __future__ import annotations
 
@@ -160,7 +161,7 @@ def build_hetero_logistic(params: dict, rng: np.random.Generator) -> Instance:
         "f_ref": f_ref, "x_ref": sol.x, "grad_norm_ref": float(np.linalg.norm(fun(sol.x)[1])),
         "f_gap0": float(f0 - f_ref), "F0": float(f0),  # f >= 0, so f(x_0) - inf f <= f(x_0)
         "L": L_f, "L_tilde": float(np.sqrt(np.mean(L_i ** 2))), "mu": 0.0, "n_clients": float(n),
-        "d": float(d), "gap_exact": 0.0, "min_client_size": float(sizes.min()),
+        "d": float(d), "gap_exact": 0.0, "convex": 0.0, "min_client_size": float(sizes.min()),
         "max_client_size": float(sizes.max()), **_common(params),
     }
     data = oracles.pack_logistic(Z, offsets, lam, f_ref)

@@ -66,12 +66,18 @@ def trajectory_estimates(reset, act, step, score_add, hess_add, data, theta, v, 
     Returns the number of environment steps sampled. ``psi`` (H) and ``cumulative`` (d) are scratch.
     """
     rollout(reset, act, step, theta, data, horizon, states, actions, rewards)
+    # psi_h = gamma_bar^h G_h with the relative reward-to-go G_h = r_h + gamma_bar G_{h+1} (backward pass),
+    # then the absolute discount gamma_bar^h applied forwards. (Starting from gamma_bar^(H-1) and dividing
+    # back down underflows to 0 for small gamma_bar and long H -- e.g. 0.2^499 -- and then zeroes every psi;
+    # with gamma_bar = 0 it gave psi_0 = 0 instead of r_0.)
     acc = 0.0
-    weight = discount ** (horizon - 1)
-    for h in range(horizon - 1, -1, -1):  # psi_h = gamma_bar^h r_h + psi_{h+1}
-        acc += weight * rewards[h]
+    for h in range(horizon - 1, -1, -1):
+        acc = rewards[h] + discount * acc
         psi[h] = acc
-        weight /= discount if discount > 0.0 else 1.0
+    weight = 1.0
+    for h in range(horizon):
+        psi[h] *= weight
+        weight *= discount
     if reinforce:
         for h in range(1, horizon):
             psi[h] = psi[0]
