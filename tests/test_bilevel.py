@@ -437,3 +437,45 @@ def test_lower_level_gap_is_zero_exactly_on_the_solution_set_and_positive_off_it
     y2 += (-2 * x.sum() - 3 - y2.sum()) / 3  # on the LL-feasible hyperplane, y1 = x + 1
     np.testing.assert_allclose(problems.metrics(l1, x[None, :], np.r_[x + 1, y2][None, :])["ll_gap"], 0.0,
                                atol=1e-12)
+
+
+def test_theorems_for_strongly_convex_lower_levels_are_outside_theory_on_k1():
+    """BO-REP (theory mode) and F2SA assume a strongly convex LL; K1's LL is only PL (review fix)."""
+    k1 = problems.build_rank_deficient(K1, rng(50))
+    bo = algorithms.run_borep(k1, dict(BOREP, mode="theory", horizon=16), Budget(16, 4), rng())
+    assert not bo.theory["hypergrad_norm_avg"].applicable
+    f2 = algorithms.run_f2sa(k1, F2SA, Budget(5, 5), rng())
+    assert not f2.theory["hypergrad_norm_min"].applicable
+    q = problems.build_quadratic(SQ, rng(51))
+    assert algorithms.run_borep(q, dict(BOREP, mode="theory", horizon=16), Budget(16, 4),
+                                rng()).theory["hypergrad_norm_avg"].applicable
+    assert algorithms.run_f2sa(q, F2SA, Budget(5, 5), rng()).theory["hypergrad_norm_min"].applicable
+
+
+def test_bounds_on_a_shrinking_sigma_axis_treat_a_smaller_slope_as_slower():
+    """An O(sigma) bias has slope +1 in sigma; a bias that does not vanish (slope 0) must be a violation."""
+    for name in ("bilevel-penalty-bias", "bilevel-penalty-single-loop"):
+        sc = scenario.load(name, quick=True)
+        sigma_bounds = [b for b in sc.bounds if b.axis == "sigma"]
+        assert sigma_bounds and all(b.better == "larger" for b in sigma_bounds), name
+        b = sigma_bounds[0]
+        assert rates.compare("power", 0.0, 1.0, b.tolerance, b.better) == rates.SLOWER
+        assert rates.compare("power", 0.97, 1.0, b.tolerance, b.better) == rates.MATCHES
+
+
+def test_oracle_counts_of_f2sa_p2_and_aid_follow_the_accounting_rules():
+    """Spec 5.2: F2SA 3T + 3 calls; spec 3.3: P2 6 calls per iteration plus 3 b_0 at the start; spec 5.1:
+    AID T + Q + 2 (CG: one HVP for the warm-start residual plus at most Q)."""
+    inst = problems.build_quadratic(SQ, rng(52))
+    K = 7
+    f2 = algorithms.run_f2sa(inst, dict(F2SA, inner_steps=4), Budget(K, 1), rng()).columns
+    assert f2["oracle_calls"][-1] == K * (3 * 4 + 3) and f2["ll_hvp"][-1] == 0 and f2["ll_jvp"][-1] == 0
+    p2 = algorithms.run_penalty_single_loop(inst, dict(P2, init_batch=5), Budget(K, 1), rng()).columns
+    assert p2["oracle_calls"][0] == 3 * 5 and p2["oracle_calls"][-1] == 3 * 5 + 6 * K
+    assert p2["ll_hvp"][-1] == 0
+    aid = algorithms.run_aid(inst, {"inner_steps": 3, "linsys_steps": 2, "solver": "gd", "rho": 0.0,
+                                    "gamma": 0.0}, Budget(K, 1), rng()).columns
+    assert aid["oracle_calls"][-1] == K * (3 + 2 + 2)
+    cg = algorithms.run_aid(inst, {"inner_steps": 3, "linsys_steps": 2, "solver": "cg", "rho": 0.0,
+                                   "gamma": 0.0}, Budget(K, 1), rng()).columns
+    assert K * 4 <= cg["oracle_calls"][-1] <= K * (3 + 3 + 2) and cg["ll_hvp"][-1] <= 3 * K

@@ -328,7 +328,9 @@ def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_s
             add_noise(py, s_f, buf_y, True)
             ll_hvp(x, y, v, data, gx, hv)
             product_noise(hv, s_h, v, 1.0, buf_y)
-            ll_jvp(x, y, v, data, jv, gx)
+            # out_y of the product signature has length d_y: pass the d_y scratch ``res`` (gx has length d_x,
+            # and numba does not bounds-check; gy still holds grad_y G, needed below)
+            ll_jvp(x, y, v, data, jv, res)
             product_noise(jv, s_h, v, 1.0, buf_x)
             for j in range(dy):
                 y[j] -= rho * gy[j]
@@ -391,7 +393,7 @@ def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_s
                     for j in range(dy):
                         v[j] -= rho * (hv[j] - py[j])
                 cnt[LL_HVP] += linsys_steps
-            ll_jvp(x, y, v, data, jv, gx)
+            ll_jvp(x, y, v, data, jv, res)  # res: a d_y scratch for the unused out_y (see above)
             product_noise(jv, s_h, v, 1.0, buf_x)
             cnt[LL_JVP] += 1.0
             cnt[ORACLE_CALLS] = (cnt[UL_GRAD_X] + cnt[LL_GRAD_Y] + cnt[LL_HVP] + cnt[LL_JVP])

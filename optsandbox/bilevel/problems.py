@@ -94,7 +94,8 @@ def _newton_quartic(P, b, dx):
         g = sq_hypergradient(ref, x[None, :])[0]
         if np.linalg.norm(g) < 1e-13:
             break
-        sech2 = 1.0 / np.cosh(P @ x - b) ** 2
+        t = np.exp(-2.0 * np.abs(P @ x - b))
+        sech2 = 4.0 * t / (1.0 + t) ** 2  # sech^2 u, without the overflow of cosh u for |u| > 710
         H = np.diag(3.0 * x ** 2) + P.T @ (sech2[:, None] * P)
         step = np.linalg.solve(H, g)
         t, f0 = 1.0, sq_value(ref, x[None, :])[0]
