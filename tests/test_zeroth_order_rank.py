@@ -65,13 +65,14 @@ def test_c1_of_full_rankings_is_two_over_sqrt_pi():
     assert th.c1(2, 1) == pytest.approx(2.0 / math.sqrt(math.pi), rel=1e-9)
 
 
-@pytest.mark.parametrize("method,m,k", [(K.RANK, 10, 10), (K.RANK, 10, 3), (K.PAIRS, 10, 10)])
-def test_estimator_is_unbiased_for_the_normalized_gradient_direction(method, m, k):
+@pytest.mark.parametrize("method,m,k,code", [(K.RANK, 10, 10, False), (K.RANK, 10, 3, False), (K.PAIRS, 10, 10, False),
+                                             (K.RANK, 10, 3, True)])
+def test_estimator_is_unbiased_for_the_normalized_gradient_direction(method, m, k, code):
     """E g = c_1 grad f/||grad f|| on a quadratic (mu -> 0), by Monte Carlo.
 
     Along u: |mean<g, u> - c_1| <= 5 standard errors (false alarm < 1e-6). Orthogonal to u: N ||mean g_perp||^2 / s
     is chi-square with d - 1 degrees of freedom; it must stay below the 1 - 1e-6 quantile. E||g||^2 = c_2
-    within 5 standard errors.
+    within 5 standard errors. ``code``: the public code's weights 2r - m, whose c_1, c_2 differ (spec A.4).
     """
     d, n = 8, 6000
     inst = problems.build_zo_quadratic({"dim": d, "init_radius": 0.0}, np.random.default_rng(0))
@@ -85,17 +86,20 @@ def test_estimator_is_unbiased_for_the_normalized_gradient_direction(method, m, 
     samples = np.empty((n, d))
     rng = np.random.default_rng(11)
     for t in range(n):
-        K.estimate(method, rng, inst.oracles["value"], inst.data, x, 1e-7, m, k, False, 0.0, 0.0, 0.0, xi, fvals,
+        K.estimate(method, rng, inst.oracles["value"], inst.data, x, 1e-7, m, k, code, 0.0, 0.0, 0.0, xi, fvals,
                    w, order, y, g)
         samples[t] = g
     pairs = method == K.PAIRS
     along = samples @ u
-    assert abs(along.mean() - th.c1(m, k, pairs)) < 5 * along.std() / math.sqrt(n)
+    assert abs(along.mean() - th.c1(m, k, pairs, code)) < 5 * along.std() / math.sqrt(n)
     perp = samples.mean(axis=0) - along.mean() * u
-    stat = n * perp @ perp / th.s_orth(m, k, pairs)
+    stat = n * perp @ perp / th.s_orth(m, k, pairs, code)
     assert stat < stats.chi2.ppf(1 - 1e-6, d - 1)
     sq = np.sum(samples ** 2, axis=1)
-    assert abs(sq.mean() - th.c2(m, k, d, pairs)) < 5 * sq.std() / math.sqrt(n) + 0.01 * th.c2(m, k, d, pairs)
+    c_2 = th.c2(m, k, d, pairs, code)
+    assert abs(sq.mean() - c_2) < 5 * sq.std() / math.sqrt(n) + 0.01 * c_2
+    if code:  # the off-by-one changes the constants by more than the Monte-Carlo error: the flag matters
+        assert abs(th.c1(m, k, pairs, True) - th.c1(m, k, pairs)) > 10 * along.std() / math.sqrt(n)
 
 
 def _rank_params(**over):
@@ -126,6 +130,24 @@ def test_same_seed_same_run_and_divergence_is_reported_not_raised():
     inst.reference["x0"] = np.full(5, 1e200)
     bad = ra.run_zo_sgd(inst, dict(m=4, mu=1e-4, eta=0.1, horizon=0), Budget(2000, 10), np.random.default_rng(5))
     assert bad.status == 2 and bad.stop_iteration == 1
+
+
+def test_a_ranking_of_non_finite_values_is_reported_as_divergence():
+    """Rosenbrock at x = 1e80 (below the 1e100 iterate check) overflows: 100 (x^2)^2 = 1e322 = inf at every
+    ranked point, so the order is meaningless. The run must stop with a status, not random-walk on."""
+    inst = problems.build_rosenbrock({"dim": 5}, np.random.default_rng(0))
+    inst.reference["x0"] = np.full(5, 1e80)
+    r = ra.run_zo_ranksgd(inst, _rank_params(eta0=1.0), Budget(100, 10), np.random.default_rng(5))
+    assert r.status == 2 and r.stop_iteration == 1
+
+
+def test_k_larger_than_m_is_an_error_not_a_crash():
+    inst = problems.build_zo_quadratic({"dim": 5, "init_radius": 0.0}, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="1..m"):
+        ra.run_rank_recombination(inst, dict(m=4, k=12, mu=0.1, horizon=0, rank_noise=0.0, flip_prob=0.0),
+                                  Budget(5, 1), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="1..m"):
+        ra.run_zo_ranksgd(inst, _rank_params(m=5), Budget(5, 1), np.random.default_rng(0))
 
 
 def test_outside_theory_when_mu_is_too_large_or_f_not_smooth():

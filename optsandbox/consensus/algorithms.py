@@ -90,6 +90,9 @@ def cbo_theory(params: dict, dim: int) -> Theory:
     if params["alpha_schedule"] != "none":
         return Theory("exp", math.nan, False, f"the theorem needs a fixed alpha, not the "
                                               f"{params['alpha_schedule']!r} schedule")
+    if not tau < 1.0:
+        # The theorem takes tau in (0, 1); tau >= 1 would state a zero or negative "rate" (spec 4.2: never).
+        return Theory("exp", math.nan, False, f"the theorem needs tau < 1, got tau = {tau:g}")
     return Theory("exp", (1.0 - tau) * margin)
 
 

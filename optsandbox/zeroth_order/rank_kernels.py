@@ -32,7 +32,7 @@ Randomness comes from the NumPy Generator passed in (``rng``), built by the runn
 import numpy as np
 from numba import boolean, float64, int64, njit, void
 
-from ..kernels.recording import STATUS_BUDGET, due, health
+from ..kernels.recording import STATUS_BUDGET, STATUS_NON_FINITE, due, health
 from .oracles import GradType, RngType, ValueType
 
 RANK = 0
@@ -278,6 +278,13 @@ def rank_kernel(method, value, grad, data, x0, eta0, schedule, mu, m, k, code_we
         revealed += estimate(RANK if method == LINE_SEARCH else method, rng, value, data, x, mu, m, k,
                              code_weights, noise, flip, radius, xi, fvals, w, order, y, g)
         evals += m
+        # A ranking of NaN/inf values is meaningless (NaN compares false, so the order would be arbitrary and
+        # the bounded step would random-walk unnoticed): report it as divergence (DESIGN rule 5).
+        f_bad = False
+        if method == RANK or method == PAIRS or method == RECOMBINATION or method == LINE_SEARCH:
+            for i in range(m):
+                if not np.isfinite(fvals[i]):
+                    f_bad = True
         if method == RANK or method == RECOMBINATION or method == LINE_SEARCH:
             calls += 1.0
         elif method == PAIRS:
@@ -333,6 +340,8 @@ def rank_kernel(method, value, grad, data, x0, eta0, schedule, mu, m, k, code_we
         for j in range(d):
             x[j] -= step * g[j]
         bad = health(x)
+        if bad == STATUS_BUDGET and f_bad:
+            bad = STATUS_NON_FINITE
         if bad != STATUS_BUDGET:
             status = bad
             stop_iteration = t + 1

@@ -35,11 +35,16 @@ def edges(m: int, k: int) -> float:
     return k * (k - 1) / 2.0 + k * (m - k)
 
 
-def rank_weights(m: int, k: int) -> np.ndarray:
-    """Return w(r) for ranks r = 0..m-1 (r >= k: an unreturned point), as in the kernel."""
+def rank_weights(m: int, k: int, code: bool = False) -> np.ndarray:
+    """Return w(r) for ranks r = 0..m-1 (r >= k: an unreturned point), as in the kernel.
+
+    ``code``: the public code's weights 2r - m on the returned points (spec A.4), as the kernel's
+    ``code_weights``; they no longer sum to 0, so c_1 and c_2 differ from the DAG estimator's and the
+    descent bound must use these (the derivation only needs E<g, u> and E||g||^2 of the estimator used).
+    """
     w = np.full(m, float(k))
     r = np.arange(k)
-    w[:k] = 2.0 * r - (m - 1.0)
+    w[:k] = 2.0 * r - (m - 1.0) - (1.0 if code else 0.0)
     return w
 
 
@@ -60,37 +65,37 @@ def normal_order_means(m: int) -> tuple[float, ...]:
     return tuple(out)
 
 
-def c1(m: int, k: int, pairs: bool = False) -> float:
+def c1(m: int, k: int, pairs: bool = False, code: bool = False) -> float:
     """Return E<g, u> (mu -> 0) for the (m, k) ranking estimator, or for m/2 disjoint pairs."""
     if pairs:
         return 2.0 / math.sqrt(math.pi)
     e = np.array(normal_order_means(m))
-    return float(rank_weights(m, k) @ e / edges(m, k))
+    return float(rank_weights(m, k, code) @ e / edges(m, k))
 
 
-def s_orth(m: int, k: int, pairs: bool = False) -> float:
+def s_orth(m: int, k: int, pairs: bool = False, code: bool = False) -> float:
     """Return the variance of each coordinate of g orthogonal to grad f."""
     if pairs:
         return 4.0 / m
-    w = rank_weights(m, k)
+    w = rank_weights(m, k, code)
     return float(np.sum(w * w) / edges(m, k) ** 2)
 
 
 @lru_cache(maxsize=None)
-def q_along(m: int, k: int, pairs: bool = False) -> float:
+def q_along(m: int, k: int, pairs: bool = False, code: bool = False) -> float:
     """Return E<g, u>^2 (second moment along grad f), Monte Carlo with a fixed seed, 200 000 draws."""
     if pairs:
         c = c1(m, k, pairs=True)
         return c * c + (2.0 - c * c) / (m // 2)
     rng = np.random.default_rng(20240101)
     z = np.sort(rng.standard_normal((200_000, m)), axis=1)
-    proj = z @ rank_weights(m, k) / edges(m, k)
+    proj = z @ rank_weights(m, k, code) / edges(m, k)
     return float(np.mean(proj * proj))
 
 
-def c2(m: int, k: int, d: int, pairs: bool = False) -> float:
+def c2(m: int, k: int, d: int, pairs: bool = False, code: bool = False) -> float:
     """Return E||g||^2 = (d - 1) s + q."""
-    return (d - 1) * s_orth(m, k, pairs) + q_along(m, k, pairs)
+    return (d - 1) * s_orth(m, k, pairs, code) + q_along(m, k, pairs, code)
 
 
 def optimal_eta(gap0: float, L: float, c_2: float, T: int) -> float:
