@@ -234,7 +234,7 @@ def plot_scenario(scenario: Scenario, traces: list[Trace], verdicts: list[BoundV
         handles, _ = ax.get_legend_handles_labels()
         if handles:
             ax.legend(fontsize=7)
-    fig.suptitle("\n".join(textwrap.wrap(scenario.title, 40 * columns)), fontsize=10)
+    fig.suptitle("\n".join(textwrap.wrap(scenario.title, 75 * columns)), fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -340,8 +340,8 @@ def test_cbo_without_noise_follows_cbxpy_exactly():
     compared: measured once (d = 4, N = 2000, 400 steps, 3 seeds each) the fitted V rates were 1.80-1.88
     here against 1.75-1.88 in CBXpy (anisotropic, theory 1.898) and 1.47-1.53 against 1.48-1.60
     (isotropic, theory 1.590); too slow (about 10 s per CBXpy run) for the test suite."""
-    cbx_dynamics = pytest.importorskip("cbx.dynamics")
-    cbx_objectives = pytest.importorskip("cbx.objectives")
+    cbx_dynamics = pytest.importorskip("cbx.dynamics", reason="CBXpy (cbx) is optional: installed only to compare with it")
+    cbx_objectives = pytest.importorskip("cbx.objectives", reason="CBXpy (cbx) is optional: installed only to compare with it")
     d, N, K, alpha = 4, 50, 30, 30.0
     inst = bench._instance("rastrigin", d)
     X0 = np.random.default_rng(0).uniform(-3, 3, (1, N, d))
