@@ -79,3 +79,16 @@ def test_every_family_declares_benchmarks(family):
     entry = registry.catalog(family).benchmarks
     assert entry, f"{family} declares no benchmark cases"
     assert callable(registry.load_entry(entry))
+
+
+def test_info_explains_every_algorithm_problem_and_scenario():
+    from typer.testing import CliRunner
+
+    from optsandbox.cli import app
+
+    names = ([a.name for _, a in registry.algorithms()] + [p.name for _, p in registry.problems()]
+             + SCENARIOS)
+    cli = CliRunner()
+    for name in names:
+        result = cli.invoke(app, ["info", name])
+        assert result.exit_code == 0 and name in result.output, (name, result.output[-300:])
