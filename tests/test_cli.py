@@ -221,3 +221,10 @@ def test_worker_processes_give_the_same_numbers_as_one_process():
         assert a.events == b.events
         for name in a.columns:
             np.testing.assert_array_equal(a.columns[name], b.columns[name])
+
+
+def test_bench_prints_ratios_for_a_family():
+    result = invoke("bench", "classification", "--repeat", "1")
+    assert result.exit_code == 0, result.output
+    assert "lr_gd n=200 d=10" in result.output and "x" in result.output
+    assert _one_line_error(invoke("bench", "no_such_family")).startswith("error: unknown family")
