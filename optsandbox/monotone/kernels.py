@@ -18,6 +18,7 @@ info (receives [rows, status, stop_iteration]).
 """
 import numpy as np
 from numba import float64, int64, njit
+from numba.types import Tuple
 
 from ..kernels.recording import STATUS_BUDGET, STATUS_CONVERGED, health
 from .oracles import CompType, FullType, ResidualType, ResolventType
@@ -88,6 +89,51 @@ def write_bad_row(records, rows, k, calls, n, passes, resolvents):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Bookkeeping shared by the kernels (row writing, health check, stop conditions)
+
+_start_result = Tuple((int64, float64))  # (rows, next_cp)
+_step_result = Tuple((int64, int64, float64))  # (status, rows, next_cp)
+
+
+@njit(_start_result(ResidualType, _vec, _vec, _vec, _vec, _mat, int64, int64), cache=True)
+def first_row(residual, data, u, u_star, work, records, n, record_every):
+    """Write the k = 0 row (no calls spent); return (rows, next checkpoint)."""
+    rows = write_row(records, 0, 0, 0.0, n, 0.0, 0.0, residual(u, data, work), distance(u, u_star))
+    return rows, next_checkpoint(0.0, n, record_every)
+
+
+@njit(_step_result(ResidualType, _vec, _vec, _vec, _vec, _mat, int64, int64, float64, int64, float64,
+                   float64, float64, float64, int64, float64), cache=True)
+def end_step(residual, data, u, u_star, work, records, rows, k, calls, n, passes, resolvents, budget,
+             next_cp, record_every, target):
+    """After iteration k: health check, then a row at a checkpoint (or the budget's end), then the target.
+
+    Return (status, rows, next_cp): status is STATUS_BUDGET to go on, otherwise the status the kernel
+    stops with (non-finite / diverged, bad row written; or converged) and the kernel breaks.
+    """
+    bad = health(u)
+    if bad != STATUS_BUDGET:
+        rows = write_bad_row(records, rows, k, calls, n, passes, resolvents)
+        return bad, rows, next_cp
+    if calls >= next_cp or calls >= budget:
+        res = residual(u, data, work)
+        rows = write_row(records, rows, k, calls, n, passes, resolvents, res, distance(u, u_star))
+        next_cp = next_checkpoint(calls, n, record_every)
+        if target > 0.0 and res <= target:
+            return STATUS_CONVERGED, rows, next_cp
+    return STATUS_BUDGET, rows, next_cp
+
+
+@njit(int64(_info, int64, int64, int64), cache=True)
+def finish(info, rows, status, k):
+    """Fill info = [rows, status, stop_iteration]; return rows."""
+    info[0] = rows
+    info[1] = status
+    info[2] = k
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------
 # Estimator pieces (shared by the kernels, tested on their own)
 
 
@@ -148,9 +194,7 @@ def halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, budge
     resolvents = 0.0
     k = 0
     status = STATUS_BUDGET
-    rows = write_row(records, 0, 0, calls, n, passes, resolvents, residual(u, data, work),
-                     distance(u, u_star))
-    next_cp = next_checkpoint(calls, n, record_every)
+    rows, next_cp = first_row(residual, data, u, u_star, work, records, n, record_every)
     while calls < budget:
         full(u, data, f)
         calls += n
@@ -163,22 +207,11 @@ def halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, budge
         for a in range(d):
             u[a] = lam * u0[a] + (1.0 - lam) * f[a]
         k += 1
-        bad = health(u)
-        if bad != STATUS_BUDGET:
-            status = bad
-            rows = write_bad_row(records, rows, k, calls, n, passes, resolvents)
+        status, rows, next_cp = end_step(residual, data, u, u_star, work, records, rows, k, calls, n,
+                                         passes, resolvents, budget, next_cp, record_every, target)
+        if status != STATUS_BUDGET:
             break
-        if calls >= next_cp or calls >= budget:
-            res = residual(u, data, work)
-            rows = write_row(records, rows, k, calls, n, passes, resolvents, res, distance(u, u_star))
-            next_cp = next_checkpoint(calls, n, record_every)
-            if target > 0.0 and res <= target:
-                status = STATUS_CONVERGED
-                break
-    info[0] = rows
-    info[1] = status
-    info[2] = k
-    return rows
+    return finish(info, rows, status, k)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -216,9 +249,7 @@ def vr_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, ba
     resolvents = 0.0
     k = 0
     status = STATUS_BUDGET
-    rows = write_row(records, 0, 0, calls, n, passes, resolvents, residual(u, data, work),
-                     distance(u, u_star))
-    next_cp = next_checkpoint(calls, n, record_every)
+    rows, next_cp = first_row(residual, data, u, u_star, work, records, n, record_every)
     full(u, data, ft)
     calls += n
     passes += 1.0
@@ -243,22 +274,11 @@ def vr_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, ba
         resolvent(tmp, eta, data, u)
         resolvents += 1.0
         k += 1
-        bad = health(u)
-        if bad != STATUS_BUDGET:
-            status = bad
-            rows = write_bad_row(records, rows, k, calls, n, passes, resolvents)
+        status, rows, next_cp = end_step(residual, data, u, u_star, work, records, rows, k, calls, n,
+                                         passes, resolvents, budget, next_cp, record_every, target)
+        if status != STATUS_BUDGET:
             break
-        if calls >= next_cp or calls >= budget:
-            res = residual(u, data, work)
-            rows = write_row(records, rows, k, calls, n, passes, resolvents, res, distance(u, u_star))
-            next_cp = next_checkpoint(calls, n, record_every)
-            if target > 0.0 and res <= target:
-                status = STATUS_CONVERGED
-                break
-    info[0] = rows
-    info[1] = status
-    info[2] = k
-    return rows
+    return finish(info, rows, status, k)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -297,9 +317,7 @@ def inexact_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, et
     resolvents = 0.0
     k = 0
     status = STATUS_BUDGET
-    rows = write_row(records, 0, 0, calls, n, passes, resolvents, residual(u, data, work),
-                     distance(u, u_star))
-    next_cp = next_checkpoint(calls, n, record_every)
+    rows, next_cp = first_row(residual, data, u, u_star, work, records, n, record_every)
     while calls < budget:
         inner = int(np.ceil(inner_scale * np.log(k + 2.0)))
         if inner < inner_min:
@@ -337,22 +355,11 @@ def inexact_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, et
         for a in range(d):
             u[a] = lam * u0[a] + (1.0 - lam) * v[a]
         k += 1
-        bad = health(u)
-        if bad != STATUS_BUDGET:
-            status = bad
-            rows = write_bad_row(records, rows, k, calls, n, passes, resolvents)
+        status, rows, next_cp = end_step(residual, data, u, u_star, work, records, rows, k, calls, n,
+                                         passes, resolvents, budget, next_cp, record_every, target)
+        if status != STATUS_BUDGET:
             break
-        if calls >= next_cp or calls >= budget:
-            res = residual(u, data, work)
-            rows = write_row(records, rows, k, calls, n, passes, resolvents, res, distance(u, u_star))
-            next_cp = next_checkpoint(calls, n, record_every)
-            if target > 0.0 and res <= target:
-                status = STATUS_CONVERGED
-                break
-    info[0] = rows
-    info[1] = status
-    info[2] = k
-    return rows
+    return finish(info, rows, status, k)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -381,9 +388,7 @@ def extragradient_kernel(comp, full, resolvent, residual, data, u0, u_star, alph
     resolvents = 0.0
     k = 0
     status = STATUS_BUDGET
-    rows = write_row(records, 0, 0, calls, n, passes, resolvents, residual(u, data, work),
-                     distance(u, u_star))
-    next_cp = next_checkpoint(calls, n, record_every)
+    rows, next_cp = first_row(residual, data, u, u_star, work, records, n, record_every)
     while calls < budget:
         beta = 1.0 / (k + 2.0) if anchored == 1 else 0.0
         full(u, data, f)
@@ -399,22 +404,11 @@ def extragradient_kernel(comp, full, resolvent, residual, data, u0, u_star, alph
         passes += 2.0
         resolvents += 2.0
         k += 1
-        bad = health(u)
-        if bad != STATUS_BUDGET:
-            status = bad
-            rows = write_bad_row(records, rows, k, calls, n, passes, resolvents)
+        status, rows, next_cp = end_step(residual, data, u, u_star, work, records, rows, k, calls, n,
+                                         passes, resolvents, budget, next_cp, record_every, target)
+        if status != STATUS_BUDGET:
             break
-        if calls >= next_cp or calls >= budget:
-            res = residual(u, data, work)
-            rows = write_row(records, rows, k, calls, n, passes, resolvents, res, distance(u, u_star))
-            next_cp = next_checkpoint(calls, n, record_every)
-            if target > 0.0 and res <= target:
-                status = STATUS_CONVERGED
-                break
-    info[0] = rows
-    info[1] = status
-    info[2] = k
-    return rows
+    return finish(info, rows, status, k)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -450,9 +444,7 @@ def vr_eg_kernel(comp, full, resolvent, residual, data, u0, u_star, tau, p, budg
     resolvents = 0.0
     k = 0
     status = STATUS_BUDGET
-    rows = write_row(records, 0, 0, calls, n, passes, resolvents, residual(u, data, work),
-                     distance(u, u_star))
-    next_cp = next_checkpoint(calls, n, record_every)
+    rows, next_cp = first_row(residual, data, u, u_star, work, records, n, record_every)
     full(w, data, fw)
     calls += n
     passes += 1.0
@@ -473,19 +465,8 @@ def vr_eg_kernel(comp, full, resolvent, residual, data, u0, u_star, tau, p, budg
             calls += n
             passes += 1.0
         k += 1
-        bad = health(u)
-        if bad != STATUS_BUDGET:
-            status = bad
-            rows = write_bad_row(records, rows, k, calls, n, passes, resolvents)
+        status, rows, next_cp = end_step(residual, data, u, u_star, work, records, rows, k, calls, n,
+                                         passes, resolvents, budget, next_cp, record_every, target)
+        if status != STATUS_BUDGET:
             break
-        if calls >= next_cp or calls >= budget:
-            res = residual(u, data, work)
-            rows = write_row(records, rows, k, calls, n, passes, resolvents, res, distance(u, u_star))
-            next_cp = next_checkpoint(calls, n, record_every)
-            if target > 0.0 and res <= target:
-                status = STATUS_CONVERGED
-                break
-    info[0] = rows
-    info[1] = status
-    info[2] = k
-    return rows
+    return finish(info, rows, status, k)

@@ -62,6 +62,16 @@ def linear_constants(Ms: np.ndarray) -> dict:
             "cocoercive": float(math.isfinite(L_coco))}
 
 
+def _box_constraint(name: str, box: float, solution: np.ndarray) -> tuple[int, float, float]:
+    """Return (constraint, lo, hi): unconstrained for box = 0, else the box [-hi, hi], hi = box max|u*|."""
+    if not box > 0:
+        return oracles.UNCONSTRAINED, 0.0, 0.0
+    if box <= 1.0:
+        raise ValueError(f"{name}: box = {box} must be 0 (none) or > 1 (solution strictly inside)")
+    hi = box * float(np.max(np.abs(solution)))
+    return oracles.BOX, -hi, hi
+
+
 def _affine_instance(Ms, ms, u0, u_star, constraint, lo, hi, extra) -> Instance:
     data = oracles.pack_affine(Ms, ms, constraint, lo, hi)
     n, d, _ = Ms.shape
@@ -109,12 +119,7 @@ def build_coco_lowrank(params: dict, rng: np.random.Generator) -> Instance:
     ms = Ms @ u_c
     u0 = np.zeros(d)
     u_star = u_c + (u0 - u_c) - U @ (U.T @ (u0 - u_c))
-    constraint, lo, hi = oracles.UNCONSTRAINED, 0.0, 0.0
-    if box > 0:
-        if box <= 1.0:
-            raise ValueError(f"coco_lowrank: box = {box} must be 0 (none) or > 1 (solution strictly inside)")
-        constraint, hi = oracles.BOX, box * float(np.max(np.abs(u_star)))
-        lo = -hi
+    constraint, lo, hi = _box_constraint("coco_lowrank", box, u_star)
     return _affine_instance(Ms, ms, u0, u_star, constraint, lo, hi,
                             {"L_growth": 1.0 - power, "active": float(m), "l_min": float(lam.min())})
 
@@ -144,12 +149,7 @@ def build_bilinear_sum(params: dict, rng: np.random.Generator) -> Instance:
             Ms[:, block, block] = quad * np.einsum("iab,icb->iac", G, G) / m
     ms = Ms @ u_c
     u0 = np.zeros(2 * m)
-    constraint, lo, hi = oracles.UNCONSTRAINED, 0.0, 0.0
-    if box > 0:
-        if box <= 1.0:
-            raise ValueError(f"bilinear_sum: box = {box} must be 0 (none) or > 1 (solution strictly inside)")
-        constraint, hi = oracles.BOX, box * float(np.max(np.abs(u_c)))
-        lo = -hi
+    constraint, lo, hi = _box_constraint("bilinear_sum", box, u_c)
     return _affine_instance(Ms, ms, u0, u_c.copy(), constraint, lo, hi, {"L_growth": 0.0})
 
 
