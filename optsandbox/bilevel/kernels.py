@@ -21,7 +21,7 @@ used counts 1 call but increments both per-variable counters; ``oracle_calls`` s
 excluded); ``samples`` sums batch sizes.
 """
 import numpy as np
-from numba import boolean, float64, int64, njit, void
+from numba import boolean, float64, int64, njit, types, void
 
 from ..kernels.recording import STATUS_BUDGET, due, health
 from .oracles import GradType, ProdType, ProjType
@@ -77,19 +77,52 @@ def product_noise(out, s_h, vec, batch, buf):
     add_noise(out, scale, buf, True)
 
 
-@njit(int64(_mat, int64, int64, _vec, _vec, _vec), cache=True)
-def record(records, rows, t, counters, x, y):
-    """Write iteration, counters and (x, y) into row ``rows``; return the row index written."""
-    row = records[rows]
-    row[0] = t
-    for k in range(N_COUNTERS):
-        row[1 + k] = counters[k]
-    dx = x.shape[0]
-    for j in range(dx):
-        row[STATE + j] = x[j]
-    for j in range(y.shape[0]):
-        row[STATE + dx + j] = y[j]
+@njit(_vec(int64, int64, _ivec), cache=True)
+def start_run(seed, iterations, info):
+    """Seed the noise stream, preset ``info`` to a full-budget run and return zeroed counters."""
+    np.random.seed(seed)
+    info[1] = STATUS_BUDGET
+    info[2] = iterations
+    return np.zeros(N_COUNTERS)
+
+
+@njit(int64(_ivec, int64), cache=True)
+def finish(info, rows):
+    """Store the row count of a run that used its whole budget; return it."""
+    info[0] = rows
     return rows
+
+
+@njit(types.UniTuple(_vec, 6)(int64, int64), cache=True)
+def gradient_buffers(dx, dy):
+    """Return uninitialized scratch (px, py, gx, gy, buf_x, buf_y): two (x, y) gradient outputs and the
+    two noise buffers."""
+    return np.empty(dx), np.empty(dy), np.empty(dx), np.empty(dy), np.empty(dx), np.empty(dy)
+
+
+@njit(void(_vec, int64, float64, float64), cache=True)
+def count_calls(counters, column, calls, samples):
+    """Count ``calls`` oracle calls of one kind using ``samples`` samples in all (spec 1.4)."""
+    counters[column] += calls
+    counters[ORACLE_CALLS] += calls
+    counters[SAMPLES] += samples
+
+
+@njit(void(_vec, int64, int64, float64, float64), cache=True)
+def count_joint(counters, column_x, column_y, calls, samples):
+    """Count joint-gradient calls whose two partials are both used: both per-variable counters grow."""
+    counters[column_x] += calls
+    counters[column_y] += calls
+    counters[ORACLE_CALLS] += calls
+    counters[SAMPLES] += samples
+
+
+@njit(void(_mat, int64, int64, _vec), cache=True)
+def write_head(records, row_index, t, counters):
+    """Write the iteration and the counters at the start of row ``row_index``."""
+    records[row_index, 0] = t
+    for k in range(N_COUNTERS):
+        records[row_index, 1 + k] = counters[k]
 
 
 @njit(void(_mat, int64, int64, _vec), cache=True)
@@ -97,6 +130,16 @@ def record_extra(records, row_index, offset, values):
     """Write ``values`` into row ``row_index`` from column ``offset`` on."""
     for j in range(values.shape[0]):
         records[row_index, offset + j] = values[j]
+
+
+@njit(int64(_mat, int64, int64, _vec, _vec, _vec, _vec), cache=True)
+def record_row(records, rows, t, counters, x, y, extra):
+    """Write [t, counters, x, y, extra] into row ``rows``; return the new row count."""
+    write_head(records, rows, t, counters)
+    record_extra(records, rows, STATE, x)
+    record_extra(records, rows, STATE + x.shape[0], y)
+    record_extra(records, rows, STATE + x.shape[0] + y.shape[0], extra)
+    return rows + 1
 
 
 @njit(int64(_vec, _vec, _vec), cache=True)
@@ -109,14 +152,15 @@ def state_health(a, b, c):
     return STATUS_BUDGET
 
 
-@njit(int64(_mat, int64, int64, _vec, int64, _ivec), cache=True)
-def stop_row(records, rows, t, counters, status, info):
-    """Write a NaN row marking a divergence at iteration t; fill ``info``; return the row count."""
-    row = records[rows]
-    row[:] = np.nan
-    row[0] = t
-    for k in range(N_COUNTERS):
-        row[1 + k] = counters[k]
+@njit(int64(_mat, int64, int64, _vec, _vec, _vec, _vec, _ivec), cache=True)
+def stop_if_unhealthy(records, rows, t, counters, a, b, c, info):
+    """Return 0 while a, b, c are healthy; else write a NaN row marking the stop at iteration t (counters
+    kept), fill ``info`` and return the row count."""
+    status = state_health(a, b, c)
+    if status == STATUS_BUDGET:
+        return 0
+    records[rows, :] = np.nan
+    write_head(records, rows, t, counters)
     info[0] = rows + 1
     info[1] = status
     info[2] = t
@@ -144,9 +188,7 @@ def epoch_sgd(g_grad, data, x, y, mu, step, length, budget, s_g, radius_scale, g
         add_noise(gy, s_g, buf, True)
         for j in range(dy):
             s[j] += gy[j] / 64.0
-    cnt[LL_GRAD_Y] += 64.0
-    cnt[ORACLE_CALLS] += 64.0
-    cnt[SAMPLES] += 64.0
+    count_calls(cnt, LL_GRAD_Y, 64.0, 64.0)
     radius = radius_scale * norm(s) / mu
     for j in range(dy):
         w[j] = y[j]
@@ -171,9 +213,7 @@ def epoch_sgd(g_grad, data, x, y, mu, step, length, budget, s_g, radius_scale, g
                     u[j] = w[j] + (u[j] - w[j]) * radius / dist
             for j in range(dy):
                 s[j] += u[j]
-        cnt[LL_GRAD_Y] += n_j
-        cnt[ORACLE_CALLS] += n_j
-        cnt[SAMPLES] += n_j
+        count_calls(cnt, LL_GRAD_Y, n_j, n_j)
         cnt[PROJECTIONS] += n_j
         for j in range(dy):
             w[j] = s[j] / n_j
@@ -205,31 +245,21 @@ def borep_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, eta, beta, nu, gamm
     s_f = data[3]
     s_g = data[4]
     s_h = data[5]
-    np.random.seed(seed)
-    cnt = np.zeros(N_COUNTERS)
+    cnt = start_run(seed, iterations, info)
     v = np.zeros(dy)
     m = np.zeros(dx)
-    px = np.empty(dx)
-    py = np.empty(dy)
-    gx = np.empty(dx)
-    gy = np.empty(dy)
+    px, py, gx, gy, buf_x, buf_y = gradient_buffers(dx, dy)
     hv = np.empty(dy)
     jv = np.empty(dx)
     y_before = np.empty(dy)
-    buf_x = np.empty(dx)
-    buf_y = np.empty(dy)
     scratch = np.empty((4, dy))
     if init_budget > 0:
         epoch_sgd(g_grad, data, x, y, mu, init_step, init_length, init_budget, s_g, 2.0, gx, gy,
                   scratch[0], scratch[1], scratch[2], buf_y, cnt)
     rows = 0
-    info[1] = STATUS_BUDGET
-    info[2] = iterations
     for k in range(iterations + 1):
         if due(k, record_every) or k == iterations:
-            record(records, rows, k, cnt, x, y)
-            record_extra(records, rows, STATE + dx + dy, v)
-            rows += 1
+            rows = record_row(records, rows, k, cnt, x, y, v)
         if k == iterations:
             break
         refresh = k % period == 0
@@ -241,9 +271,7 @@ def borep_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, eta, beta, nu, gamm
                 add_noise(gy, s_g, buf_y, True)
                 for j in range(dy):
                     y[j] -= gamma * gy[j]
-            cnt[LL_GRAD_Y] += n_inner
-            cnt[ORACLE_CALLS] += n_inner
-            cnt[SAMPLES] += n_inner
+            count_calls(cnt, LL_GRAD_Y, n_inner, n_inner)
         f_grad(x, y, data, px, py)
         add_noise(px, s_f, buf_x, True)
         add_noise(py, s_f, buf_y, True)
@@ -256,22 +284,18 @@ def borep_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, eta, beta, nu, gamm
             v[j] -= nu * (hv[j] - py[j])
         ll_jvp(x, y, v, data, jv, gy)
         product_noise(jv, s_h, v, 1.0, buf_x)
-        cnt[UL_GRAD_X] += 1.0
-        cnt[UL_GRAD_Y] += 1.0
-        cnt[LL_HVP] += 1.0
-        cnt[LL_JVP] += 1.0
-        cnt[ORACLE_CALLS] += 3.0
-        cnt[SAMPLES] += 3.0
+        count_joint(cnt, UL_GRAD_X, UL_GRAD_Y, 1.0, 1.0)
+        count_calls(cnt, LL_HVP, 1.0, 1.0)
+        count_calls(cnt, LL_JVP, 1.0, 1.0)
         for j in range(dx):
             m[j] = beta * m[j] + (1.0 - beta) * (px[j] - jv[j])
         scale = eta / (norm(m) + eps_norm)
         for j in range(dx):
             x[j] -= scale * m[j]
-        bad = state_health(x, y, v)
-        if bad != STATUS_BUDGET:
-            return stop_row(records, rows, k + 1, cnt, bad, info)
-    info[0] = rows
-    return rows
+        stopped = stop_if_unhealthy(records, rows, k + 1, cnt, x, y, v, info)
+        if stopped > 0:
+            return stopped
+    return finish(info, rows)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -294,28 +318,18 @@ def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_s
     s_f = data[3]
     s_g = data[4]
     s_h = data[5]
-    np.random.seed(seed)
-    cnt = np.zeros(N_COUNTERS)
+    cnt = start_run(seed, iterations, info)
     v = np.zeros(dy)
     u = np.zeros(dx)
-    px = np.empty(dx)
-    py = np.empty(dy)
-    gx = np.empty(dx)
-    gy = np.empty(dy)
+    px, py, gx, gy, buf_x, buf_y = gradient_buffers(dx, dy)
     hv = np.empty(dy)
     jv = np.empty(dx)
     res = np.empty(dy)
     direction = np.empty(dy)
-    buf_x = np.empty(dx)
-    buf_y = np.empty(dy)
     rows = 0
-    info[1] = STATUS_BUDGET
-    info[2] = iterations
     for t in range(iterations + 1):
         if due(t, record_every) or t == iterations:
-            record(records, rows, t, cnt, x, y)
-            record_extra(records, rows, STATE + dx + dy, v)
-            rows += 1
+            rows = record_row(records, rows, t, cnt, x, y, v)
         if t == iterations:
             break
         rho = rho_bar * (t + 1.0) ** (-e_rho)
@@ -335,25 +349,21 @@ def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_s
             for j in range(dy):
                 y[j] -= rho * gy[j]
                 v[j] -= rho * (hv[j] - py[j])
-            cnt[LL_GRAD_Y] += 1.0
-            cnt[UL_GRAD_X] += 1.0
-            cnt[UL_GRAD_Y] += 1.0
-            cnt[LL_HVP] += 1.0
-            cnt[LL_JVP] += 1.0
-            cnt[ORACLE_CALLS] += 4.0
-            cnt[SAMPLES] += 4.0
+            count_calls(cnt, LL_GRAD_Y, 1.0, 1.0)
+            count_joint(cnt, UL_GRAD_X, UL_GRAD_Y, 1.0, 1.0)
+            count_calls(cnt, LL_HVP, 1.0, 1.0)
+            count_calls(cnt, LL_JVP, 1.0, 1.0)
         else:
             for _ in range(inner_steps):
                 g_grad(x, y, data, gx, gy)
                 add_noise(gy, s_g, buf_y, True)
                 for j in range(dy):
                     y[j] -= rho * gy[j]
-            cnt[LL_GRAD_Y] += inner_steps
+            count_calls(cnt, LL_GRAD_Y, inner_steps, inner_steps)
             f_grad(x, y, data, px, py)
             add_noise(px, s_f, buf_x, True)
             add_noise(py, s_f, buf_y, True)
-            cnt[UL_GRAD_X] += 1.0
-            cnt[UL_GRAD_Y] += 1.0
+            count_joint(cnt, UL_GRAD_X, UL_GRAD_Y, 1.0, 1.0)
             if use_cg:
                 # Conjugate gradient on (grad^2_yy g) v = p_y, warm-started: one HVP for the residual, then
                 # one per step; stops early once the residual vanishes.
@@ -385,27 +395,24 @@ def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_s
                     for j in range(dy):
                         direction[j] = res[j] + (rr_new / rr) * direction[j]
                     rr = rr_new
-                cnt[LL_HVP] += n_hvp
+                count_calls(cnt, LL_HVP, n_hvp, n_hvp)
             else:
                 for _ in range(linsys_steps):
                     ll_hvp(x, y, v, data, gx, hv)
                     product_noise(hv, s_h, v, 1.0, buf_y)
                     for j in range(dy):
                         v[j] -= rho * (hv[j] - py[j])
-                cnt[LL_HVP] += linsys_steps
+                count_calls(cnt, LL_HVP, linsys_steps, linsys_steps)
             ll_jvp(x, y, v, data, jv, res)  # res: a d_y scratch for the unused out_y (see above)
             product_noise(jv, s_h, v, 1.0, buf_x)
-            cnt[LL_JVP] += 1.0
-            cnt[ORACLE_CALLS] = (cnt[UL_GRAD_X] + cnt[LL_GRAD_Y] + cnt[LL_HVP] + cnt[LL_JVP])
-            cnt[SAMPLES] = cnt[ORACLE_CALLS]
+            count_calls(cnt, LL_JVP, 1.0, 1.0)
         for j in range(dx):
             u[j] = beta_ma * u[j] + (1.0 - beta_ma) * (px[j] - jv[j])
             x[j] -= gam * u[j]
-        bad = state_health(x, y, v)
-        if bad != STATUS_BUDGET:
-            return stop_row(records, rows, t + 1, cnt, bad, info)
-    info[0] = rows
-    return rows
+        stopped = stop_if_unhealthy(records, rows, t + 1, cnt, x, y, v, info)
+        if stopped > 0:
+            return stopped
+    return finish(info, rows)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -427,30 +434,20 @@ def f2sa_kernel(f_grad, g_grad, proj_y, data, x, y, z, inner_steps, c_alpha, c_g
     dy = y.shape[0]
     s_f = data[3]
     s_g = data[4]
-    np.random.seed(seed)
-    cnt = np.zeros(N_COUNTERS)
-    px = np.empty(dx)
-    py = np.empty(dy)
-    gx = np.empty(dx)
-    gy = np.empty(dy)
+    cnt = start_run(seed, iterations, info)
+    px, py, gx, gy, buf_x, buf_y = gradient_buffers(dx, dy)
     gzx = np.empty(dx)
     gzy = np.empty(dy)
-    buf_x = np.empty(dx)
-    buf_y = np.empty(dy)
     lam_out = np.zeros(1)
     rows = 0
-    info[1] = STATUS_BUDGET
-    info[2] = iterations
     for k in range(iterations + 1):
         alpha = c_alpha * (k + k0) ** (-5.0 / 7.0)
         gamma = c_gamma * (k + k0) ** (-4.0 / 7.0)
         lam = gamma / (2.0 * alpha)
         if due(k, record_every) or k == iterations:
-            record(records, rows, k, cnt, x, y)
-            record_extra(records, rows, STATE + dx + dy, z)
             lam_out[0] = lam
             record_extra(records, rows, STATE + dx + 2 * dy, lam_out)
-            rows += 1
+            rows = record_row(records, rows, k, cnt, x, y, z)
         if k == iterations:
             break
         for _ in range(inner_steps):
@@ -466,8 +463,8 @@ def f2sa_kernel(f_grad, g_grad, proj_y, data, x, y, z, inner_steps, c_alpha, c_g
             for j in range(dy):
                 y[j] -= alpha * (py[j] + lam * gy[j])
             proj_y(x, y, data)
-        cnt[LL_GRAD_Y] += 2.0 * inner_steps
-        cnt[UL_GRAD_Y] += inner_steps
+        count_calls(cnt, LL_GRAD_Y, 2.0 * inner_steps, 2.0 * inner_steps)
+        count_calls(cnt, UL_GRAD_Y, inner_steps, inner_steps)
         cnt[PROJECTIONS] += 2.0 * inner_steps
         f_grad(x, y, data, px, py)
         add_noise(px, s_f, buf_x, True)
@@ -475,17 +472,14 @@ def f2sa_kernel(f_grad, g_grad, proj_y, data, x, y, z, inner_steps, c_alpha, c_g
         add_noise(gx, s_g, buf_x, True)
         g_grad(x, z, data, gzx, gzy)
         add_noise(gzx, s_g, buf_x, not same_pair)
-        cnt[UL_GRAD_X] += 1.0
-        cnt[LL_GRAD_X] += 2.0
-        cnt[ORACLE_CALLS] += 3.0 * inner_steps + 3.0
-        cnt[SAMPLES] += 3.0 * inner_steps + 3.0
+        count_calls(cnt, UL_GRAD_X, 1.0, 1.0)
+        count_calls(cnt, LL_GRAD_X, 2.0, 2.0)
         for j in range(dx):
             x[j] -= r_x * alpha * (px[j] + lam * (gx[j] - gzx[j]))
-        bad = state_health(x, y, z)
-        if bad != STATUS_BUDGET:
-            return stop_row(records, rows, k + 1, cnt, bad, info)
-    info[0] = rows
-    return rows
+        stopped = stop_if_unhealthy(records, rows, k + 1, cnt, x, y, z, info)
+        if stopped > 0:
+            return stopped
+    return finish(info, rows)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -510,24 +504,14 @@ def penalty_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, gamma_y,
     s_g_in = data[4] / np.sqrt(batch_inner)
     s_f_out = data[3] / np.sqrt(batch_outer)
     s_g_out = data[4] / np.sqrt(batch_outer)
-    np.random.seed(seed)
-    cnt = np.zeros(N_COUNTERS)
-    px = np.empty(dx)
-    py = np.empty(dy)
-    gx = np.empty(dx)
-    gy = np.empty(dy)
+    cnt = start_run(seed, iterations, info)
+    px, py, gx, gy, buf_x, buf_y = gradient_buffers(dx, dy)
     gzx = np.empty(dx)
     gzy = np.empty(dy)
-    buf_x = np.empty(dx)
-    buf_y = np.empty(dy)
     rows = 0
-    info[1] = STATUS_BUDGET
-    info[2] = iterations
     for k in range(iterations + 1):
         if due(k, record_every) or k == iterations:
-            record(records, rows, k, cnt, x, y)
-            record_extra(records, rows, STATE + dx + dy, z)
-            rows += 1
+            rows = record_row(records, rows, k, cnt, x, y, z)
         if k == iterations:
             break
         for _ in range(inner_steps):
@@ -544,8 +528,8 @@ def penalty_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, gamma_y,
             for j in range(dy):
                 z[j] -= gamma_z * gzy[j]
             proj_y(x, z, data)
-        cnt[UL_GRAD_Y] += inner_steps
-        cnt[LL_GRAD_Y] += 2.0 * inner_steps
+        count_calls(cnt, UL_GRAD_Y, inner_steps, 0.0)  # samples of all six calls counted below
+        count_calls(cnt, LL_GRAD_Y, 2.0 * inner_steps, 0.0)
         cnt[PROJECTIONS] += 2.0 * inner_steps
         f_grad(x, y, data, px, py)
         add_noise(px, s_f_out, buf_x, True)
@@ -553,17 +537,15 @@ def penalty_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, gamma_y,
         add_noise(gx, s_g_out, buf_x, True)
         g_grad(x, z, data, gzx, gzy)
         add_noise(gzx, s_g_out, buf_x, not same_pair)
-        cnt[UL_GRAD_X] += 1.0
-        cnt[LL_GRAD_X] += 2.0
-        cnt[ORACLE_CALLS] += 3.0 * inner_steps + 3.0
+        count_calls(cnt, UL_GRAD_X, 1.0, 0.0)
+        count_calls(cnt, LL_GRAD_X, 2.0, 0.0)
         cnt[SAMPLES] += 3.0 * inner_steps * batch_inner + 3.0 * batch_outer
         for j in range(dx):
             x[j] -= alpha * (px[j] + (gx[j] - gzx[j]) / sigma)
-        bad = state_health(x, y, z)
-        if bad != STATUS_BUDGET:
-            return stop_row(records, rows, k + 1, cnt, bad, info)
-    info[0] = rows
-    return rows
+        stopped = stop_if_unhealthy(records, rows, k + 1, cnt, x, y, z, info)
+        if stopped > 0:
+            return stopped
+    return finish(info, rows)
 
 
 @njit(void(GradType, GradType, _vec, _vec, _vec, _vec, float64, _vec, _vec, _vec, _vec, _vec, _vec, _vec,
@@ -614,8 +596,7 @@ def penalty_storm_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, ga
     """
     dx = x.shape[0]
     dy = y.shape[0]
-    np.random.seed(seed)
-    cnt = np.zeros(N_COUNTERS)
+    cnt = start_run(seed, iterations, info)
     Dx = np.zeros(dx)
     Dy = np.zeros(dy)
     Dz = np.zeros(dy)
@@ -625,12 +606,7 @@ def penalty_storm_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, ga
     ox = np.empty(dx)
     oy = np.empty(dy)
     oz = np.empty(dy)
-    px = np.empty(dx)
-    py = np.empty(dy)
-    gx = np.empty(dx)
-    gy = np.empty(dy)
-    nx = np.empty(dx)
-    ny = np.empty(dy)
+    px, py, gx, gy, nx, ny = gradient_buffers(dx, dy)
     nz = np.empty(dy)
     x_old = np.empty(dx)
     y_old = np.empty(dy)
@@ -642,20 +618,12 @@ def penalty_storm_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, ga
         for j in range(dy):
             Dy[j] += ey[j] / init_batch
             Dz[j] += ez[j] / init_batch
-    cnt[UL_GRAD_X] += init_batch
-    cnt[UL_GRAD_Y] += init_batch
-    cnt[LL_GRAD_X] += 2.0 * init_batch
-    cnt[LL_GRAD_Y] += 2.0 * init_batch
-    cnt[ORACLE_CALLS] += 3.0 * init_batch
-    cnt[SAMPLES] += 3.0 * init_batch
+    count_joint(cnt, UL_GRAD_X, UL_GRAD_Y, init_batch, init_batch)
+    count_joint(cnt, LL_GRAD_X, LL_GRAD_Y, 2.0 * init_batch, 2.0 * init_batch)
     rows = 0
-    info[1] = STATUS_BUDGET
-    info[2] = iterations
     for k in range(iterations + 1):
         if due(k, record_every) or k == iterations:
-            record(records, rows, k, cnt, x, y)
-            record_extra(records, rows, STATE + dx + dy, z)
-            rows += 1
+            rows = record_row(records, rows, k, cnt, x, y, z)
         if k == iterations:
             break
         for j in range(dx):
@@ -676,18 +644,13 @@ def penalty_storm_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, ga
         for j in range(dy):
             Dy[j] = ey[j] + (1.0 - momentum) * (Dy[j] - oy[j])
             Dz[j] = ez[j] + (1.0 - momentum) * (Dz[j] - oz[j])
-        cnt[UL_GRAD_X] += 2.0
-        cnt[UL_GRAD_Y] += 2.0
-        cnt[LL_GRAD_X] += 4.0
-        cnt[LL_GRAD_Y] += 4.0
+        count_joint(cnt, UL_GRAD_X, UL_GRAD_Y, 2.0, 2.0)
+        count_joint(cnt, LL_GRAD_X, LL_GRAD_Y, 4.0, 4.0)
         cnt[PROJECTIONS] += 2.0
-        cnt[ORACLE_CALLS] += 6.0
-        cnt[SAMPLES] += 6.0
-        bad = state_health(x, y, z)
-        if bad != STATUS_BUDGET:
-            return stop_row(records, rows, k + 1, cnt, bad, info)
-    info[0] = rows
-    return rows
+        stopped = stop_if_unhealthy(records, rows, k + 1, cnt, x, y, z, info)
+        if stopped > 0:
+            return stopped
+    return finish(info, rows)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -715,33 +678,23 @@ def lvhba_kernel(f_grad, g_grad, con_value, con_vjp, proj_y, proj_c, data, x, y,
     s_f = data[3]
     s_g = data[4]
     lower = -r if data[6] > 0.5 else 0.0
-    np.random.seed(seed)
-    cnt = np.zeros(N_COUNTERS)
-    px = np.empty(dx)
-    py = np.empty(dy)
-    gx = np.empty(dx)
-    gy = np.empty(dy)
+    cnt = start_run(seed, iterations, info)
+    px, py, gx, gy, buf_x, buf_y = gradient_buffers(dx, dy)
     tx = np.empty(dx)
     ty = np.empty(dy)
     qx = np.empty(dx)
     qy = np.empty(dy)
     qv = np.empty(nl)
     dlam = np.empty(nl)
-    buf_x = np.empty(dx)
-    buf_y = np.empty(dy)
     proj_c(x, y, data)
     cnt[PROJECTIONS] += 1.0
-    base = STATE + dx + dy
+    base = STATE + dx + dy  # extra columns: theta, lam, z
     rows = 0
-    info[1] = STATUS_BUDGET
-    info[2] = iterations
     for k in range(iterations + 1):
         if due(k, record_every) or k == iterations:
-            record(records, rows, k, cnt, x, y)
-            record_extra(records, rows, base, theta)
             record_extra(records, rows, base + dy, lam)
             record_extra(records, rows, base + dy + nl, z)
-            rows += 1
+            rows = record_row(records, rows, k, cnt, x, y, theta)
         if k == iterations:
             break
         ck = c_lo * (k + 1.0) ** p
@@ -774,17 +727,14 @@ def lvhba_kernel(f_grad, g_grad, con_value, con_vjp, proj_y, proj_c, data, x, y,
         proj_c(x, y, data)
         for i in range(nl):
             z[i] = min(max(z[i] - beta * (z[i] - lam[i]) / gamma2, lower), r)
-        cnt[UL_GRAD_X] += 1.0
-        cnt[UL_GRAD_Y] += 1.0
-        cnt[LL_GRAD_Y] += 2.0
-        cnt[LL_GRAD_X] += 2.0
-        cnt[CON_VALUE] += 1.0
-        cnt[CON_VJP] += 2.0
+        count_calls(cnt, LL_GRAD_Y, 1.0, 1.0)  # g at theta_k, step (1)
+        count_calls(cnt, CON_VALUE, 1.0, 1.0)
+        count_calls(cnt, CON_VJP, 2.0, 2.0)
+        count_joint(cnt, UL_GRAD_X, UL_GRAD_Y, 1.0, 1.0)
+        count_joint(cnt, LL_GRAD_X, LL_GRAD_Y, 1.0, 1.0)  # g at (x_k, y_k)
+        count_calls(cnt, LL_GRAD_X, 1.0, 1.0)  # g at theta+, step (2)
         cnt[PROJECTIONS] += 4.0
-        cnt[ORACLE_CALLS] += 7.0
-        cnt[SAMPLES] += 7.0
-        bad = state_health(x, y, theta)
-        if bad != STATUS_BUDGET:
-            return stop_row(records, rows, k + 1, cnt, bad, info)
-    info[0] = rows
-    return rows
+        stopped = stop_if_unhealthy(records, rows, k + 1, cnt, x, y, theta, info)
+        if stopped > 0:
+            return stopped
+    return finish(info, rows)

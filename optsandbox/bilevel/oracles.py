@@ -90,6 +90,16 @@ def symmetric_matvec(A_flat, v, data, out):
             out[j] += A[i, j] * vi
 
 
+@njit(void(float64[:, ::1], _vec, _vec), cache=True)
+def neg_transpose_matvec(B, v, out):
+    """out = -B^T v for a row-major B, as a sum of rows (axpy form)."""
+    out[:] = 0.0
+    for i in range(B.shape[0]):
+        vi = v[i]
+        for j in range(B.shape[1]):
+            out[j] -= B[i, j] * vi
+
+
 @njit(void(_vec, _vec, _vec, _vec, _vec), cache=True)
 def sq_g_grad(x, y, data, out_x, out_y):
     """grad_x g = -B^T y, grad_y g = A y - B x (B x computed from the stored B^T, in axpy form)."""
@@ -103,11 +113,7 @@ def sq_g_grad(x, y, data, out_x, out_y):
         xj = x[j]
         for i in range(dy):
             out_y[i] -= BT[j, i] * xj
-    out_x[:] = 0.0
-    for i in range(dy):
-        yi = y[i]
-        for j in range(dx):
-            out_x[j] -= B[i, j] * yi
+    neg_transpose_matvec(B, y, out_x)
 
 
 @njit(void(_vec, _vec, _vec, _vec, _vec, _vec), cache=True)
@@ -123,12 +129,7 @@ def sq_jvp(x, y, v, data, out_x, out_y):
     dx = int(data[0])
     dy = int(data[1])
     o = HEADER + dy * dy
-    B = data[o:o + dy * dx].reshape((dy, dx))
-    out_x[:] = 0.0
-    for i in range(dy):
-        vi = v[i]
-        for j in range(dx):
-            out_x[j] -= B[i, j] * vi
+    neg_transpose_matvec(data[o:o + dy * dx].reshape((dy, dx)), v, out_x)
 
 
 @njit(void(_vec, _vec, _vec, _vec, _vec), cache=True)
@@ -160,6 +161,16 @@ def quartic_f_grad(x, y, data, out_x, out_y):
 # rank_deficient (K1): payload [M (m x dy), N (m x dx), E (dy x dx), c (dy), d (dx), box, m]
 
 
+@njit(types.UniTuple(float64[:, ::1], 2)(_vec), cache=True)
+def k1_blocks(data):
+    """Return views (M, N) of the K1 payload: M (m x d_y), N (m x d_x)."""
+    dx = int(data[0])
+    dy = int(data[1])
+    m = int(data[data.shape[0] - 1])
+    o = HEADER
+    return data[o:o + m * dy].reshape((m, dy)), data[o + m * dy:o + m * dy + m * dx].reshape((m, dx))
+
+
 @njit(void(_vec, _vec, _vec, _vec, _vec), cache=True)
 def k1_f_grad(x, y, data, out_x, out_y):
     """With r = y - c - E x: grad_y f = r, grad_x f = (x - d) - E^T r."""
@@ -186,12 +197,9 @@ def k1_f_grad(x, y, data, out_x, out_y):
 @njit(void(_vec, _vec, _vec, _vec, _vec), cache=True)
 def k1_g_grad(x, y, data, out_x, out_y):
     """With s = M y - N x: grad_y g = M^T s, grad_x g = -N^T s."""
-    dx = int(data[0])
-    dy = int(data[1])
-    m = int(data[data.shape[0] - 1])
-    o = HEADER
-    M = data[o:o + m * dy].reshape((m, dy))
-    N = data[o + m * dy:o + m * dy + m * dx].reshape((m, dx))
+    M, N = k1_blocks(data)
+    m, dy = M.shape
+    dx = N.shape[1]
     out_x[:] = 0.0
     out_y[:] = 0.0
     for k in range(m):
@@ -209,9 +217,8 @@ def k1_g_grad(x, y, data, out_x, out_y):
 @njit(void(_vec, _vec, _vec, _vec, _vec, _vec), cache=True)
 def k1_hvp(x, y, v, data, out_x, out_y):
     """grad^2_yy g v = M^T M v (into out_y)."""
-    dy = int(data[1])
-    m = int(data[data.shape[0] - 1])
-    M = data[HEADER:HEADER + m * dy].reshape((m, dy))
+    M, _ = k1_blocks(data)
+    m, dy = M.shape
     out_y[:] = 0.0
     for k in range(m):
         s = 0.0
@@ -224,12 +231,9 @@ def k1_hvp(x, y, v, data, out_x, out_y):
 @njit(void(_vec, _vec, _vec, _vec, _vec, _vec), cache=True)
 def k1_jvp(x, y, v, data, out_x, out_y):
     """grad^2_xy g v = -N^T M v (into out_x)."""
-    dx = int(data[0])
-    dy = int(data[1])
-    m = int(data[data.shape[0] - 1])
-    o = HEADER
-    M = data[o:o + m * dy].reshape((m, dy))
-    N = data[o + m * dy:o + m * dy + m * dx].reshape((m, dx))
+    M, N = k1_blocks(data)
+    m, dy = M.shape
+    dx = N.shape[1]
     out_x[:] = 0.0
     for k in range(m):
         s = 0.0
