@@ -185,10 +185,16 @@ class ClaimEvaluationError(ValueError):
     """A claim that parses but names something the runs do not have."""
 
 
-def evaluate(node, functions: dict):
+def _num(x) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
+def evaluate(node, functions: dict, trail: list | None = None):
     """Evaluate a syntax tree; ``functions`` maps a function name to a Python callable.
 
-    Arguments that are bare names are passed as strings, everything else as floats.
+    Arguments that are bare names are passed as strings, everything else as floats. When ``trail`` is a
+    list, every comparison appends its two sides with their values ("-1.15 < -0.97"), so a table can show
+    the measured numbers behind a verdict.
     """
     if isinstance(node, Num):
         return node.value
@@ -203,12 +209,14 @@ def evaluate(node, functions: dict):
         args = [a.name if isinstance(a, Name) else evaluate(a, functions) for a in node.args]
         return fn(*args)
     if isinstance(node, BinOp):
-        left = evaluate(node.left, functions)
+        left = evaluate(node.left, functions, trail)
         if node.op == "and":
-            return bool(left) and bool(evaluate(node.right, functions))
+            return bool(left) and bool(evaluate(node.right, functions, trail))
         if node.op == "or":
-            return bool(left) or bool(evaluate(node.right, functions))
-        right = evaluate(node.right, functions)
+            return bool(left) or bool(evaluate(node.right, functions, trail))
+        right = evaluate(node.right, functions, trail)
+        if trail is not None and node.op in ("<", "<=", ">", ">=", "==", "!="):
+            trail.append(f"{_num(left)} {node.op} {_num(right)}")
         ops = {
             "+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
             "/": lambda: left / right if right != 0 else float("inf") * (1 if left >= 0 else -1),

@@ -345,7 +345,8 @@ def check(
                          report.fmt(b.theory), b.verdict))
         for c in v.claims:
             word = "holds" if c.holds else ("fails" if c.holds is False else "not evaluated")
-            rows.append((sc.name, c.text, "claim", "", "", word if c.holds is not None else c.detail))
+            measured = c.detail.partition(" (")[2].rstrip(")") if c.holds is not None else ""
+            rows.append((sc.name, c.text, "claim", measured, "", word if c.holds is not None else c.detail))
         if not v.bounds and not v.claims:
             rows.append((sc.name, "—", "—", "", "", "nothing to check"))
     console.print(report.check_table(rows))

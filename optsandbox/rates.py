@@ -428,15 +428,18 @@ def check_claims(scenario: Scenario, traces: list[Trace], bounds: list[BoundVerd
 
 
 def _check_claim(claim: Claim, functions: dict) -> ClaimVerdict:
+    trail: list[str] = []
     try:
-        value = evaluate(parse(claim.check), functions)
+        value = evaluate(parse(claim.check), functions, trail)
     except MissingRuns as exc:
         return ClaimVerdict(claim.text, claim.check, None, f"not evaluated: {exc}")
     except (ClaimEvaluationError, KeyError, ValueError, ZeroDivisionError) as exc:
         # A claim that names a metric or event the runs do not have is a broken scenario: fail loudly.
         return ClaimVerdict(claim.text, claim.check, False, f"error: {exc}")
     if isinstance(value, bool):
-        return ClaimVerdict(claim.text, claim.check, value, "holds" if value else "fails")
+        measured = "; ".join(trail)
+        return ClaimVerdict(claim.text, claim.check, value, ("holds" if value else "fails")
+                            + (f" ({measured})" if measured else ""))
     return ClaimVerdict(claim.text, claim.check, None, f"not a comparison (value {value!r})")
 
 

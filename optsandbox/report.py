@@ -174,10 +174,15 @@ def claims_table(scenario: Scenario, claims: list[ClaimVerdict]) -> Table:
     table.add_column("claim")
     table.add_column("check")
     table.add_column("verdict")
+    table.add_column("measured")
     for c in claims:
         word = "holds" if c.holds else ("fails" if c.holds is False else "not evaluated")
-        detail = "" if c.detail in ("holds", "fails") else f" ({c.detail})"
-        table.add_row(escape(c.text), escape(c.check), f"[{verdict_style(word)}]{escape(word + detail)}[/]")
+        if c.holds is None:
+            word, measured = f"{word} ({c.detail})", ""
+        else:
+            measured = c.detail.partition(" (")[2].rstrip(")") if " (" in c.detail else ""
+        table.add_row(escape(c.text), escape(c.check), f"[{verdict_style(word)}]{escape(word)}[/]",
+                      escape(measured))
     return table
 
 

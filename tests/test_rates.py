@@ -84,3 +84,10 @@ def test_better_larger_mirrors_the_comparison():
     assert rates.compare("power", 1.5, 1.0, 0.1, better="larger") == rates.FASTER
     assert rates.compare("power", 0.95, 1.0, 0.1, better="larger") == rates.MATCHES
     assert rates.compare("power", 0.5, 1.0, 0.1, better="larger") == rates.SLOWER
+
+
+def test_claim_trail_records_both_sides_of_every_comparison():
+    trail = []
+    funcs = {"f": lambda a: {"x": 1.5, "y": 2.0}[a]}
+    assert claims.evaluate(claims.parse("f(x) < f(y) and f(y) >= 2"), funcs, trail)
+    assert trail == ["1.5 < 2", "2 >= 2"]
