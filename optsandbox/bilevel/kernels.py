@@ -171,8 +171,11 @@ def stop_if_unhealthy(records, rows, t, counters, a, b, c, info):
 # BO-REP
 
 
-@njit(void(GradType, _vec, _vec, _vec, float64, float64, int64, int64, float64, float64, _vec, _vec, _vec,
-           _vec, _vec, _vec, _vec), cache=True)
+_EPOCH_SGD_SIG = void(GradType, _vec, _vec, _vec, float64, float64, int64, int64, float64, float64, _vec, _vec, _vec,
+                      _vec, _vec, _vec, _vec)
+
+
+@njit(_EPOCH_SGD_SIG, cache=True)
 def epoch_sgd(g_grad, data, x, y, mu, step, length, budget, s_g, radius_scale, gx, gy, u, s, w, buf, cnt):
     """Initialization refinement (spec 2.2.2a): Epoch-SGD on g(x_0, .) from y, result written into y.
 
@@ -225,9 +228,12 @@ def epoch_sgd(g_grad, data, x, y, mu, step, length, budget, s_g, radius_scale, g
         y[j] = w[j]
 
 
-@njit(int64(GradType, GradType, ProdType, ProdType, _vec, _vec, _vec, float64, float64, float64, float64,
-            int64, int64, float64, boolean, int64, float64, int64, float64, int64, int64, int64, _mat,
-            _ivec), cache=True)
+_BOREP_KERNEL_SIG = int64(GradType, GradType, ProdType, ProdType, _vec, _vec, _vec, float64, float64, float64, float64,
+                          int64, int64, float64, boolean, int64, float64, int64, float64, int64, int64, int64, _mat,
+                          _ivec)
+
+
+@njit(_BOREP_KERNEL_SIG, cache=True)
 def borep_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, eta, beta, nu, gamma, period, n_inner,
                  eps_norm, authors_order, init_budget, init_step, init_length, mu, iterations, record_every,
                  seed, records, info):
@@ -302,8 +308,11 @@ def borep_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, eta, beta, nu, gamm
 # AID / SOBA / MA-SOBA
 
 
-@njit(int64(GradType, GradType, ProdType, ProdType, _vec, _vec, _vec, boolean, int64, int64, boolean,
-            float64, float64, float64, float64, float64, int64, int64, int64, _mat, _ivec), cache=True)
+_AID_KERNEL_SIG = int64(GradType, GradType, ProdType, ProdType, _vec, _vec, _vec, boolean, int64, int64, boolean,
+                        float64, float64, float64, float64, float64, int64, int64, int64, _mat, _ivec)
+
+
+@njit(_AID_KERNEL_SIG, cache=True)
 def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_steps, linsys_steps, use_cg,
                beta_ma, rho_bar, e_rho, gamma_bar, e_gamma, iterations, record_every, seed, records, info):
     """The AID/SOBA family (spec 5.1): SOBA (simultaneous), MA-SOBA and AID (sequential; gd or CG on v).
@@ -419,8 +428,11 @@ def aid_kernel(f_grad, g_grad, ll_hvp, ll_jvp, data, x, y, simultaneous, inner_s
 # F2SA
 
 
-@njit(int64(GradType, GradType, ProjType, _vec, _vec, _vec, _vec, int64, float64, float64, float64, float64,
-            boolean, int64, int64, int64, _mat, _ivec), cache=True)
+_F2SA_KERNEL_SIG = int64(GradType, GradType, ProjType, _vec, _vec, _vec, _vec, int64, float64, float64, float64, float64,
+                         boolean, int64, int64, int64, _mat, _ivec)
+
+
+@njit(_F2SA_KERNEL_SIG, cache=True)
 def f2sa_kernel(f_grad, g_grad, proj_y, data, x, y, z, inner_steps, c_alpha, c_gamma, k0, r_x, same_pair,
                 iterations, record_every, seed, records, info):
     """F2SA (Kwon, Kwon, Wright, Nowak, ICML 2023), spec 5.2, paper-form schedule.
@@ -486,8 +498,11 @@ def f2sa_kernel(f_grad, g_grad, proj_y, data, x, y, z, inner_steps, c_alpha, c_g
 # Penalty methods of Kwon, Kwon, Wright, Nowak (ICLR 2024)
 
 
-@njit(int64(GradType, GradType, ProjType, _vec, _vec, _vec, _vec, float64, float64, float64, float64, int64,
-            float64, float64, boolean, int64, int64, int64, _mat, _ivec), cache=True)
+_PENALTY_KERNEL_SIG = int64(GradType, GradType, ProjType, _vec, _vec, _vec, _vec, float64, float64, float64, float64, int64,
+                            float64, float64, boolean, int64, int64, int64, _mat, _ivec)
+
+
+@njit(_PENALTY_KERNEL_SIG, cache=True)
 def penalty_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, gamma_y, gamma_z, inner_steps,
                    batch_inner, batch_outer, same_pair, iterations, record_every, seed, records, info):
     """P1, the double-loop penalty method (spec 3.2.1): fixed sigma, warm-started inner loops.
@@ -548,8 +563,11 @@ def penalty_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, gamma_y,
     return finish(info, rows)
 
 
-@njit(void(GradType, GradType, _vec, _vec, _vec, _vec, float64, _vec, _vec, _vec, _vec, _vec, _vec, _vec,
-           _vec, _vec, _vec, boolean), cache=True)
+_PENALTY_DIRECTIONS_SIG = void(GradType, GradType, _vec, _vec, _vec, _vec, float64, _vec, _vec, _vec, _vec, _vec, _vec, _vec,
+                               _vec, _vec, _vec, boolean)
+
+
+@njit(_PENALTY_DIRECTIONS_SIG, cache=True)
 def penalty_directions(f_grad, g_grad, data, x, y, z, sigma, dx_out, dy_out, dz_out, px, py, gx, gy, nx,
                        ny, nz, fresh):
     """Write the three penalty directions of P2 at w = (x, y, z) with the noise buffers (drawn if fresh).
@@ -583,8 +601,11 @@ def penalty_directions(f_grad, g_grad, data, x, y, z, sigma, dx_out, dy_out, dz_
         dz_out[j] = gy[j]
 
 
-@njit(int64(GradType, GradType, ProjType, _vec, _vec, _vec, _vec, float64, float64, float64, float64,
-            float64, int64, int64, int64, int64, _mat, _ivec), cache=True)
+_PENALTY_STORM_KERNEL_SIG = int64(GradType, GradType, ProjType, _vec, _vec, _vec, _vec, float64, float64, float64, float64,
+                                  float64, int64, int64, int64, int64, _mat, _ivec)
+
+
+@njit(_PENALTY_STORM_KERNEL_SIG, cache=True)
 def penalty_storm_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, gamma_y, gamma_z, momentum,
                          init_batch, iterations, record_every, seed, records, info):
     """P2, the single-loop momentum-assisted penalty method (spec 3.2.2), same-sample pairs.
@@ -657,9 +678,12 @@ def penalty_storm_kernel(f_grad, g_grad, proj_y, data, x, y, z, sigma, alpha, ga
 # LV-HBA
 
 
-@njit(int64(GradType, GradType, GradType, ProdType, ProjType, ProjType, _vec, _vec, _vec, _vec, _vec, _vec,
-            float64, float64, float64, float64, float64, float64, float64, float64, int64, int64, int64, _mat,
-            _ivec), cache=True)
+_LVHBA_KERNEL_SIG = int64(GradType, GradType, GradType, ProdType, ProjType, ProjType, _vec, _vec, _vec, _vec, _vec, _vec,
+                          float64, float64, float64, float64, float64, float64, float64, float64, int64, int64, int64, _mat,
+                          _ivec)
+
+
+@njit(_LVHBA_KERNEL_SIG, cache=True)
 def lvhba_kernel(f_grad, g_grad, con_value, con_vjp, proj_y, proj_c, data, x, y, z, theta, lam, alpha, beta,
                  eta, gamma1, gamma2, c_lo, p, r, iterations, record_every, seed, records, info):
     """LV-HBA (Yao, Yu, Zeng, Zhang, ICLR 2024), spec 4.2: single loop, Hessian-free.

@@ -81,8 +81,10 @@ def step_coefficients(rule, t, z, c, n, gamma, coef, logs):
     return log_beta
 
 
-@njit(void(OracleType, _vec, _vec, _vec, _vec, float64, _vec, _vec, _vec, float64, float64, _vec),
-      cache=True)
+_BATCH_METRICS_SIG = void(OracleType, _vec, _vec, _vec, _vec, float64, _vec, _vec, _vec, float64, float64, _vec)
+
+
+@njit(_BATCH_METRICS_SIG, cache=True)
 def batch_metrics(combine, data, theta, z, c, n, coef, direction, logs, log_beta, gamma, row):
     """Fill one record row (columns 3..9 of BATCH_COLUMNS) from the margins z of theta.
 
@@ -118,8 +120,11 @@ def batch_metrics(combine, data, theta, z, c, n, coef, direction, logs, log_beta
         row[9] = np.nan
 
 
-@njit(int64(int64, OracleType, OracleType, _vec, float64, int64, int64, boolean, _mat, _mat, _vec,
-            int64[::1]), cache=True)
+_BATCH_KERNEL_SIG = int64(int64, OracleType, OracleType, _vec, float64, int64, int64, boolean, _mat, _mat, _vec,
+                          int64[::1])
+
+
+@njit(_BATCH_KERNEL_SIG, cache=True)
 def batch_kernel(rule, margins, combine, data, gamma, iterations, record_every, stop_at_separation,
                  records, path, theta, info):
     """Run a full-batch method from theta_0 = 0; return the number of record rows written.
@@ -216,8 +221,11 @@ def _perceptron_row(margins, data, theta, z, c, t, sample_evals, passes, updates
     return rows + 1
 
 
-@njit(int64(int64, RowMarginType, AddRowType, OracleType, _vec, int64, int64, int64, _mat, _vec,
-            int64[::1], int64[::1]), cache=True)
+_PERCEPTRON_KERNEL_SIG = int64(int64, RowMarginType, AddRowType, OracleType, _vec, int64, int64, int64, _mat, _vec,
+                               int64[::1], int64[::1])
+
+
+@njit(_PERCEPTRON_KERNEL_SIG, cache=True)
 def perceptron_kernel(selection, row_margin, add_row, margins, data, iterations, record_every, seed,
                       records, theta, order, info):
     """Run Novikoff's perceptron from theta_0 = 0: on a sample with b_j^T theta <= 0, theta <- theta + b_j.

@@ -51,9 +51,11 @@ _vec = float64[::1]
 _mat = float64[:, ::1]
 
 
-@njit(int64(int64, GradsType, GapType, COMPRESSOR_TYPE, _vec, _vec, float64, float64, int64, float64,
-            int64, float64, float64, float64, float64, _mat, int64, int64, int64, _mat, int64[::1]),
-      cache=True)
+_EF_KERNEL_SIG = int64(int64, GradsType, GapType, COMPRESSOR_TYPE, _vec, _vec, float64, float64, int64, float64,
+                       int64, float64, float64, float64, float64, _mat, int64, int64, int64, _mat, int64[::1])
+
+
+@njit(_EF_KERNEL_SIG, cache=True)
 def ef_kernel(method, local_grads, gap, compress, data, x, gamma, eta, k, sigma, init_dense, bits_msg,
               floats_msg, stop_gap, divergence_gap, h_star, iterations, record_every, seed, records, info):
     """Run ``method`` from the x given (overwritten with the last iterate); return the rows written.

@@ -129,8 +129,11 @@ def _cbo_row(f, data, X, consensus, x_star, best_energy, best, row, alpha, maske
     return row[3]
 
 
-@njit(int64(EnergyType, _vec, _arr3, _vec, int64, int64, float64, float64, float64, float64, float64, float64,
-            int64, int64, int64, _mat, _mat, _mat, _vec, int64[::1]), parallel=True, cache=True)
+_CBO_KERNEL_SIG = int64(EnergyType, _vec, _arr3, _vec, int64, int64, float64, float64, float64, float64, float64, float64,
+                        int64, int64, int64, _mat, _mat, _mat, _vec, int64[::1])
+
+
+@njit(_CBO_KERNEL_SIG, parallel=True, cache=True)
 def cbo_kernel(f, data, X, x_star, noise, noise_point, lam, sigma, dt, alpha, alpha_factor, alpha_max,
                iterations, record_every, seed, records, consensus, best, best_energy, info):
     """Run M independent CBO ensembles X (M, N, d) in place; return the number of record rows.
@@ -244,8 +247,11 @@ def cbo_kernel(f, data, X, x_star, noise, noise_point, lam, sigma, dt, alpha, al
     return rows
 
 
-@njit(int64(EnergyType, _vec, _mat, _vec, int64, float64, float64, int64, float64, int64, int64, int64, _mat,
-            _mat, int64[::1]), cache=True)
+_HOPPING_KERNEL_SIG = int64(EnergyType, _vec, _mat, _vec, int64, float64, float64, int64, float64, int64, int64, int64, _mat,
+                            _mat, int64[::1])
+
+
+@njit(_HOPPING_KERNEL_SIG, cache=True)
 def hopping_kernel(f, data, x, x_star, N, sigma, sigma_factor, sigma_every, alpha, iterations, record_every,
                    seed, records, path, info):
     """Run M independent consensus-hopping chains from x (M, d) in place; return the number of record rows.
@@ -325,8 +331,10 @@ def hopping_kernel(f, data, x, x_star, N, sigma, sigma_factor, sigma_every, alph
     return rows
 
 
-@njit(int64(GradType, EnergyType, _vec, _mat, _vec, float64, float64, int64, int64, int64, _mat, int64[::1]),
-      cache=True)
+_GRADIENT_KERNEL_SIG = int64(GradType, EnergyType, _vec, _mat, _vec, float64, float64, int64, int64, int64, _mat, int64[::1])
+
+
+@njit(_GRADIENT_KERNEL_SIG, cache=True)
 def gradient_kernel(grad, f, data, x, x_star, lr, temperature, iterations, record_every, seed, records, info):
     """Run M independent gradient-descent (temperature 0) or annealed-Langevin chains x (M, d) in place.
 

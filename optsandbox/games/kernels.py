@@ -66,8 +66,11 @@ def _record(t, time_step, calls, x, xstar, w_M, w_P, records, row):
     return row + 1
 
 
-@njit(int64(OracleType, OracleType, int64, _vec, _vec, _vec, _vec, _vec, _vec, float64, float64, int64, int64,
-            _mat, _vec, _vec, int64[::1]), cache=True)
+_DYNAMICS_KERNEL_SIG = int64(OracleType, OracleType, int64, _vec, _vec, _vec, _vec, _vec, _vec, float64, float64, int64, int64,
+                             _mat, _vec, _vec, int64[::1])
+
+
+@njit(_DYNAMICS_KERNEL_SIG, cache=True)
 def dynamics_kernel(pseudo_grad, project, scheme, data, x0, xstar, w_M, w_P, steps, time_step, ratio_floor,
                     iterations, record_every, records, x, stats, info):
     """Run ``scheme`` from Pi(x0) for ``iterations`` steps; return the number of record rows written.

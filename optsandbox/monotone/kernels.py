@@ -102,8 +102,11 @@ def first_row(residual, data, u, u_star, work, records, n, record_every):
     return rows, next_checkpoint(0.0, n, record_every)
 
 
-@njit(_step_result(ResidualType, _vec, _vec, _vec, _vec, _mat, int64, int64, float64, int64, float64,
-                   float64, float64, float64, int64, float64), cache=True)
+_END_STEP_SIG = _step_result(ResidualType, _vec, _vec, _vec, _vec, _mat, int64, int64, float64, int64, float64,
+                             float64, float64, float64, int64, float64)
+
+
+@njit(_END_STEP_SIG, cache=True)
 def end_step(residual, data, u, u_star, work, records, rows, k, calls, n, passes, resolvents, budget,
              next_cp, record_every, target):
     """After iteration k: health check, then a row at a checkpoint (or the budget's end), then the target.
@@ -177,8 +180,11 @@ def svrg_estimate(comp, data, i, z, w, fw, t1, t2, out):
 # Plain Halpern (forward-backward form)
 
 
-@njit(int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, float64, int64,
-            float64, int64, _mat, _vec, _info), cache=True)
+_HALPERN_KERNEL_SIG = int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, float64, int64,
+                            float64, int64, _mat, _vec, _info)
+
+
+@njit(_HALPERN_KERNEL_SIG, cache=True)
 def halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, budget_epochs, record_every,
                    target, seed, records, u, info):
     """Halpern on T = J_{eta G}(I - eta F): u_{k+1} = u_0/(k+2) + (1 - 1/(k+2)) T(u_k); n calls per step."""
@@ -218,8 +224,11 @@ def halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, budge
 # Algorithm 1: VR-Halpern, cocoercive case (loopless recursive estimator)
 
 
-@njit(int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, int64, float64,
-            int64, float64, int64, _mat, _vec, _info, int64[::1]), cache=True)
+_VR_HALPERN_KERNEL_SIG = int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, int64, float64,
+                               int64, float64, int64, _mat, _vec, _info, int64[::1])
+
+
+@njit(_VR_HALPERN_KERNEL_SIG, cache=True)
 def vr_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, batch, budget_epochs,
                       record_every, target, seed, records, u, info, perm):
     """Alg. 1 (Cai, Alacaoglu, Diakonikolas 2024): u_{k+1} = J(lam_k u_0 + (1 - lam_k) u_k - eta Ft_k).
@@ -285,8 +294,11 @@ def vr_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, ba
 # Algorithm 2: inexact Halpern on the resolvent, VR-FoRB inner solver
 
 
-@njit(int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, float64, float64,
-            float64, int64, int64, float64, int64, float64, int64, _mat, _vec, _info), cache=True)
+_INEXACT_HALPERN_KERNEL_SIG = int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, float64, float64,
+                                    float64, int64, int64, float64, int64, float64, int64, _mat, _vec, _info)
+
+
+@njit(_INEXACT_HALPERN_KERNEL_SIG, cache=True)
 def inexact_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, eta, gamma, p, inner_scale,
                            inner_min, reset_to_anchor, budget_epochs, record_every, target, seed, records,
                            u, info):
@@ -366,8 +378,11 @@ def inexact_halpern_kernel(comp, full, resolvent, residual, data, u0, u_star, et
 # Extragradient and extra-anchored gradient
 
 
-@njit(int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, int64, float64,
-            int64, float64, int64, _mat, _vec, _info), cache=True)
+_EXTRAGRADIENT_KERNEL_SIG = int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, int64, float64,
+                                  int64, float64, int64, _mat, _vec, _info)
+
+
+@njit(_EXTRAGRADIENT_KERNEL_SIG, cache=True)
 def extragradient_kernel(comp, full, resolvent, residual, data, u0, u_star, alpha, anchored, budget_epochs,
                          record_every, target, seed, records, u, info):
     """EG (anchored = 0) or EAG-C (anchored = 1), 2n calls per step, beta_k = 1/(k+2) (0 for EG):
@@ -415,8 +430,11 @@ def extragradient_kernel(comp, full, resolvent, residual, data, u0, u_star, alph
 # VR-EG (loopless SVRG extragradient)
 
 
-@njit(int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, float64, float64,
-            int64, float64, int64, _mat, _vec, _info), cache=True)
+_VR_EG_KERNEL_SIG = int64(CompType, FullType, ResolventType, ResidualType, _vec, _vec, _vec, float64, float64, float64,
+                          int64, float64, int64, _mat, _vec, _info)
+
+
+@njit(_VR_EG_KERNEL_SIG, cache=True)
 def vr_eg_kernel(comp, full, resolvent, residual, data, u0, u_star, tau, p, budget_epochs, record_every,
                  target, seed, records, u, info):
     """VR-EG (Alacaoglu-Malitsky 2022): zbar = alpha z + (1-alpha) w; z_half = J(zbar - tau F(w));

@@ -145,8 +145,10 @@ def rank_one_update(A, A_inv, g, c, work):
     return denom
 
 
-@njit(int64(int64, ScheduleType, _vec, int64, int64, int64, _vec, float64, _mat, _vec, int64[::1]),
-      cache=True)
+_ONLINE_KERNEL_SIG = int64(int64, ScheduleType, _vec, int64, int64, int64, _vec, float64, _mat, _vec, int64[::1])
+
+
+@njit(_ONLINE_KERNEL_SIG, cache=True)
 def online_kernel(method, schedule, data, T, record_every, seed, p, sigma1_sq, records, x_out, info):
     """Play T rounds of the SEA game with ``method``; return the number of record rows.
 

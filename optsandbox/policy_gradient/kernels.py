@@ -52,8 +52,11 @@ def rollout(reset, act, step, theta, data, horizon, states, actions, rewards):
     return horizon
 
 
-@njit(int64(ResetType, ActType, StepType, ScoreType, HessType, _vec, _vec, _vec, int64, boolean, int64,
-            float64, _mat, _mat, _vec, _vec, _vec, _vec, _vec, _vec), cache=True)
+_TRAJECTORY_ESTIMATES_SIG = int64(ResetType, ActType, StepType, ScoreType, HessType, _vec, _vec, _vec, int64, boolean, int64,
+                                  float64, _mat, _mat, _vec, _vec, _vec, _vec, _vec, _vec)
+
+
+@njit(_TRAJECTORY_ESTIMATES_SIG, cache=True)
 def trajectory_estimates(reset, act, step, score_add, hess_add, data, theta, v, hvp_mode, reinforce, horizon,
                          discount, states, actions, rewards, psi, cumulative, g_out, cross_out, hterm_out):
     """Sample one trajectory at theta; write the gradient estimate into g_out and, unless hvp_mode =
@@ -111,8 +114,11 @@ def trajectory_estimates(reset, act, step, score_add, hess_add, data, theta, v, 
     return horizon
 
 
-@njit(int64(ResetType, ActType, StepType, ScoreType, HessType, _vec, _vec, _vec, int64, boolean, int64, _mat,
-            _mat, _mat), cache=True)
+_ESTIMATOR_KERNEL_SIG = int64(ResetType, ActType, StepType, ScoreType, HessType, _vec, _vec, _vec, int64, boolean, int64, _mat,
+                              _mat, _mat)
+
+
+@njit(_ESTIMATOR_KERNEL_SIG, cache=True)
 def estimator_kernel(reset, act, step, score_add, hess_add, data, theta, v, hvp_mode, reinforce, seed, g_out,
                      cross_out, hterm_out):
     """Draw g_out.shape[0] independent trajectories at theta; row n of the outputs holds trajectory n's g_G,
@@ -136,9 +142,12 @@ def estimator_kernel(reset, act, step, score_add, hess_add, data, theta, v, hvp_
     return steps
 
 
-@njit(int64(int64, ResetType, ActType, StepType, ScoreType, HessType, AdmissibleType, ExactGradType,
-            ExactHvpType, _vec, _vec, float64, float64, int64, boolean, boolean, boolean, boolean, int64, int64,
-            int64, int64, _mat, _mat, _mat, _vec, int64[::1]), cache=True)
+_PG_KERNEL_SIG = int64(int64, ResetType, ActType, StepType, ScoreType, HessType, AdmissibleType, ExactGradType,
+                       ExactHvpType, _vec, _vec, float64, float64, int64, boolean, boolean, boolean, boolean, int64, int64,
+                       int64, int64, _mat, _mat, _mat, _vec, int64[::1])
+
+
+@njit(_PG_KERNEL_SIG, cache=True)
 def pg_kernel(method, reset, act, step, score_add, hess_add, admissible, exact_grad, exact_hvp, data, theta0,
               gamma0, eta0, hvp_mode, reinforce, exact_oracles, guard, igt_eta_lag, max_iterations,
               max_trajectories,

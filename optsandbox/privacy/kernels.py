@@ -48,8 +48,11 @@ def clip_in_place(g, c):
     return 1.0
 
 
-@njit(int64(SampleGradType, _vec, _vec, float64, int64, float64, float64, float64, float64, int64, int64,
-            int64, _mat, int64[::1]), cache=True)
+_DIFF2_KERNEL_SIG = int64(SampleGradType, _vec, _vec, float64, int64, float64, float64, float64, float64, int64, int64,
+                          int64, _mat, int64[::1])
+
+
+@njit(_DIFF2_KERNEL_SIG, cache=True)
 def diff2_kernel(sample_grad, data, x, eta, period, C1, C2, sigma1, sigma2, rounds, record_every, seed,
                  records, info):
     """Run DIFF2-GD for ``rounds`` rounds from the x given (overwritten with x_R); return the rows written.

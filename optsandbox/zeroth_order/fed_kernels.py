@@ -58,8 +58,11 @@ def global_gradient(grad, N, x, data, tmp, out):
             out[a] += tmp[a] / N
 
 
-@njit(void(ClientValueType, ClientGradType, _vec, int64, _vec, _vec, float64, float64, float64, float64,
-           float64, float64, _vec, _vec, _mat, int64), cache=True)
+_RECORD_ROW_SIG = void(ClientValueType, ClientGradType, _vec, int64, _vec, _vec, float64, float64, float64, float64,
+                       float64, float64, _vec, _vec, _mat, int64)
+
+
+@njit(_RECORD_ROW_SIG, cache=True)
 def record_row(measure, grad, data, N, x, x_star, F_star, queries, floats_up, floats_down, cos_mean,
                err_mean, tmp, gF, records, row):
     """Fill records[row] with the state at the start of a round (measurements only)."""
@@ -134,9 +137,11 @@ F_ETA, F_GAMMA, F_LENGTHSCALE, F_SIGNAL, F_NOISE, F_INIT_BOX, F_ACTIVE_BOX, F_RF
     F_FSTAR = range(10)
 
 
-@njit(void(RngType, int64, _mat, _mat, int64, float64, float64, _vec, float64, int64, int64, boolean, _vec, _vec,
-           _vec, _mat, _vec),
-      cache=True)
+_SELECT_MAX_VARIANCE_SIG = void(RngType, int64, _mat, _mat, int64, float64, float64, _vec, float64, int64, int64, boolean, _vec, _vec,
+                                _vec, _mat, _vec)
+
+
+@njit(_SELECT_MAX_VARIANCE_SIG, cache=True)
 def select_max_variance(rng, kind, Xn, Lf, n, lengthscale, signal_var, center, box, n_candidates, n_pick, project,
                         cand, kx, col, best_pts, best_var):
     """Write into best_pts[:n_pick] the candidates of largest posterior gradient variance.
@@ -166,9 +171,11 @@ def select_max_variance(rng, kind, Xn, Lf, n, lengthscale, signal_var, center, b
             best_pts[p, a] = cand[a]
 
 
-@njit(int64(ClientValueType, ClientValueType, ClientGradType, _vec, _vec, _vec, _ivec, _vec, RngType, _t3, _mat,
-            _ivec, _vec, _mat, _vec, _vec),
-      cache=True)
+_FZOOS_KERNEL_SIG = int64(ClientValueType, ClientValueType, ClientGradType, _vec, _vec, _vec, _ivec, _vec, RngType, _t3, _mat,
+                          _ivec, _vec, _mat, _vec, _vec)
+
+
+@njit(_FZOOS_KERNEL_SIG, cache=True)
 def fzoos_kernel(value, measure, grad, data, x0, x_star, ip, fp, rng, HX, Hy, Hn, queries, records, x_out, info):
     """Run FZooS; return the number of record rows (one per round start, plus the final point).
 
@@ -379,9 +386,11 @@ def fzoos_kernel(value, measure, grad, data, x0, x_star, ip, fp, rng, HX, Hy, Hn
     return rows
 
 
-@njit(void(RngType, ClientValueType, int64, _vec, _vec, float64, float64, int64, float64, boolean, _mat, _vec,
-           _vec, _vec),
-      cache=True)
+_ZO_ESTIMATE_SIG = void(RngType, ClientValueType, int64, _vec, _vec, float64, float64, int64, float64, boolean, _mat, _vec,
+                        _vec, _vec)
+
+
+@njit(_ZO_ESTIMATE_SIG, cache=True)
 def zo_estimate(rng, value, i, x, data, f_x, mu, q, scale, orthonormal, S, y, queries, out):
     """Write ghat_i(x) = scale sum_j (f_i(x + mu s_j) - f_i(x))/mu s_j into out (q queries, counted).
 
@@ -413,9 +422,11 @@ def zo_estimate(rng, value, i, x, data, f_x, mu, q, scale, orthonormal, S, y, qu
             out[a] += c * S[j, a]
 
 
-@njit(int64(int64, ClientValueType, ClientValueType, ClientGradType, _vec, _vec, _vec, float64, int64, int64,
-            float64, float64, int64, float64, float64, boolean, boolean, boolean, RngType, _vec, _mat, _vec, _ivec),
-      cache=True)
+_FEDZO_KERNEL_SIG = int64(int64, ClientValueType, ClientValueType, ClientGradType, _vec, _vec, _vec, float64, int64, int64,
+                          float64, float64, int64, float64, float64, boolean, boolean, boolean, RngType, _vec, _mat, _vec, _ivec)
+
+
+@njit(_FEDZO_KERNEL_SIG, cache=True)
 def fedzo_kernel(method, value, measure, grad, data, x0, x_star, F_star, rounds, local_steps, eta, mu, q, scale,
                  mu_prox, project, exact_gradients, adam, rng, queries, records, x_out, info):
     """Run FedZO (0), FedProx-ZO (1), SCAFFOLD-ZO type I (2) or type II (3); return the rows written.

@@ -105,9 +105,11 @@ def _unit_sphere(u, radius, out):
         out[j] = s * u[j]
 
 
-@njit(float64(int64, RngType, ValueType, _vec, _vec, float64, int64, int64, boolean, float64, float64, float64,
-              _mat, _vec, _vec, _ivec, _vec, _vec),
-      cache=True)
+_ESTIMATE_SIG = float64(int64, RngType, ValueType, _vec, _vec, float64, int64, int64, boolean, float64, float64, float64,
+                        _mat, _vec, _vec, _ivec, _vec, _vec)
+
+
+@njit(_ESTIMATE_SIG, cache=True)
 def estimate(method, rng, value, data, x, mu, m, k, code_weights, noise, flip, radius, xi, fvals, w, order, y, g):
     """Draw one estimate at x into ``g`` (for GLD: the displacement to the chosen point, as -g).
 
@@ -210,9 +212,11 @@ def _copy(src, dst):
         dst[j] = src[j]
 
 
-@njit(int64(int64, ValueType, GradType, _vec, _vec, float64, int64, float64, int64, int64, boolean,
-            float64, float64, float64, int64, float64, int64, int64, RngType, _mat, _vec, _ivec, _vec),
-      cache=True)
+_RANK_KERNEL_SIG = int64(int64, ValueType, GradType, _vec, _vec, float64, int64, float64, int64, int64, boolean,
+                         float64, float64, float64, int64, float64, int64, int64, RngType, _mat, _vec, _ivec, _vec)
+
+
+@njit(_RANK_KERNEL_SIG, cache=True)
 def rank_kernel(method, value, grad, data, x0, eta0, schedule, mu, m, k, code_weights, noise, flip, radius,
                 n_line, f_star, iterations, record_every, rng, records, x, info, stats):
     """Run ``method`` from x0 for ``iterations`` steps; return the number of record rows written.

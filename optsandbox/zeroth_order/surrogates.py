@@ -149,8 +149,10 @@ def nearest(points, n, x, k, dist, idx):
     return k
 
 
-@njit(float64(int64, _mat, _vec, _ivec, int64, float64, float64, float64, _mat, _vec, _mat),
-      cache=True)
+_GP_FIT_SIG = float64(int64, _mat, _vec, _ivec, int64, float64, float64, float64, _mat, _vec, _mat)
+
+
+@njit(_GP_FIT_SIG, cache=True)
 def gp_fit(kind, points, values, idx, n, lengthscale, signal_var, noise_var, Lf, alpha, Xn):
     """Fit the GP (kernel ``kind``) on the n points ``idx[:n]``; return the scale sd of the standardized values.
 
