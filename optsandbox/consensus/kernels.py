@@ -24,7 +24,7 @@ last iteration, and stop with STATUS_NON_FINITE / STATUS_DIVERGED (never an exce
 of a run is non-finite or a coordinate leaves [-1e100, 1e100] or becomes NaN.
 """
 import numpy as np
-from numba import float64, int64, njit, prange
+from numba import float64, int64, njit, prange, void
 
 from ..kernels.recording import (DIVERGENCE_THRESHOLD, STATUS_BUDGET, STATUS_DIVERGED, STATUS_NON_FINITE,
                                  due)
@@ -247,6 +247,29 @@ def cbo_kernel(f, data, X, x_star, noise, noise_point, lam, sigma, dt, alpha, al
     return rows
 
 
+@njit(void(EnergyType, _vec, _mat, _vec, _vec), cache=True)
+def ensemble_row(f, data, x, x_star, row):
+    """Write the run-averaged ||x_m - x*||^2, ||x_m - x*||_inf and f(x_m) into row[2:5].
+
+    These are measurements: the evaluations of f made here are not counted as oracle calls.
+    """
+    M, d = x.shape
+    dist_sq = 0.0
+    dist_inf = 0.0
+    value = 0.0
+    for m in range(M):
+        worst = 0.0
+        for j in range(d):
+            e = x[m, j] - x_star[j]
+            dist_sq += e * e
+            worst = max(worst, abs(e))
+        dist_inf += worst
+        value += f(x[m], data)
+    row[2] = dist_sq / M
+    row[3] = dist_inf / M
+    row[4] = value / M
+
+
 _HOPPING_KERNEL_SIG = int64(EnergyType, _vec, _mat, _vec, int64, float64, float64, int64, float64, int64, int64, int64, _mat,
                             _mat, int64[::1])
 
@@ -276,20 +299,7 @@ def hopping_kernel(f, data, x, x_star, N, sigma, sigma_factor, sigma_every, alph
             row = records[rows]
             row[0] = t
             row[1] = f_evals
-            dist_sq = 0.0
-            dist_inf = 0.0
-            value = 0.0
-            for m in range(M):
-                worst = 0.0
-                for j in range(d):
-                    g = x[m, j] - x_star[j]
-                    dist_sq += g * g
-                    worst = max(worst, abs(g))
-                dist_inf += worst
-                value += f(x[m], data)  # a measurement, not counted
-            row[2] = dist_sq / M
-            row[3] = dist_inf / M
-            row[4] = value / M
+            ensemble_row(f, data, x, x_star, row)
             row[5] = sigma
             if keep_path:
                 for m in range(M):
@@ -353,20 +363,7 @@ def gradient_kernel(grad, f, data, x, x_star, lr, temperature, iterations, recor
             row = records[rows]
             row[0] = t
             row[1] = t
-            dist_sq = 0.0
-            dist_inf = 0.0
-            value = 0.0
-            for m in range(M):
-                worst = 0.0
-                for j in range(d):
-                    e = x[m, j] - x_star[j]
-                    dist_sq += e * e
-                    worst = max(worst, abs(e))
-                dist_inf += worst
-                value += f(x[m], data)
-            row[2] = dist_sq / M
-            row[3] = dist_inf / M
-            row[4] = value / M
+            ensemble_row(f, data, x, x_star, row)
             rows += 1
         if t == iterations:
             break

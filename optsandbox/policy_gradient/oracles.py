@@ -369,10 +369,9 @@ def tabular_reset(data, state_out):
     state_out[0] = _categorical(data[off:off + nS])
 
 
-@njit(ACT_SIG, cache=True)
-def tabular_act(theta, state, data, action_out):
-    nA = int(data[HEADER + 1])
-    base = int(state[0]) * nA
+@njit(types.UniTuple(float64, 2)(_vec, types.int64, types.int64), cache=True)
+def _softmax_scale(theta, base, nA):
+    """Return (m, z) of state block theta[base:base + nA]: pi_a = exp(theta_a - m) / z, never overflowing."""
     m = -np.inf
     for a in range(nA):
         if theta[base + a] > m:
@@ -380,6 +379,14 @@ def tabular_act(theta, state, data, action_out):
     z = 0.0
     for a in range(nA):
         z += np.exp(theta[base + a] - m)
+    return m, z
+
+
+@njit(ACT_SIG, cache=True)
+def tabular_act(theta, state, data, action_out):
+    nA = int(data[HEADER + 1])
+    base = int(state[0]) * nA
+    m, z = _softmax_scale(theta, base, nA)
     u = np.random.random() * z
     acc = 0.0
     for a in range(nA):
@@ -407,13 +414,7 @@ def tabular_score_add(theta, state, action, data, weight, out):
     nA = int(data[HEADER + 1])
     base = int(state[0]) * nA
     a_taken = int(action[0])
-    m = -np.inf
-    for a in range(nA):
-        if theta[base + a] > m:
-            m = theta[base + a]
-    z = 0.0
-    for a in range(nA):
-        z += np.exp(theta[base + a] - m)
+    m, z = _softmax_scale(theta, base, nA)
     for a in range(nA):
         p = np.exp(theta[base + a] - m) / z
         out[base + a] += weight * ((1.0 if a == a_taken else 0.0) - p)
@@ -424,13 +425,7 @@ def tabular_hess_add(theta, state, action, v, data, weight, out):
     """Block s of out += -weight (pi_s * v_s - pi_s <pi_s, v_s>)."""
     nA = int(data[HEADER + 1])
     base = int(state[0]) * nA
-    m = -np.inf
-    for a in range(nA):
-        if theta[base + a] > m:
-            m = theta[base + a]
-    z = 0.0
-    for a in range(nA):
-        z += np.exp(theta[base + a] - m)
+    m, z = _softmax_scale(theta, base, nA)
     pv = 0.0
     for a in range(nA):
         pv += np.exp(theta[base + a] - m) / z * v[base + a]
