@@ -461,8 +461,6 @@ def sweep(
 @_guard
 def warmup(clean: bool = typer.Option(False, "--clean", help="delete numba's cache first")):
     """Compile and cache every kernel once (run each scenario's first job on a tiny budget)."""
-    import shutil
-
     from . import runner, scenario as scenario_mod
 
     if clean:
@@ -475,20 +473,12 @@ def warmup(clean: bool = typer.Option(False, "--clean", help="delete numba's cac
                 f.unlink()
                 removed += 1
         console.print(f"removed {removed} cached kernel files")
-        del shutil
     names = list(registry.scenario_paths())
     with _progress() as progress:
         task = progress.add_task("compiling kernels", total=len(names))
         for name in names:
             # A few iterations and one seed are enough to compile (or load) every kernel a scenario uses.
-            sc = scenario_mod.load(name, quick=True, iterations=5, seeds=1)
-            seen = set()
-            for a in sc.algorithms:
-                if a.name in seen:
-                    continue
-                seen.add(a.name)
-                job = runner.Job(a.id, 0, sc.sweep.values[0] if sc.sweep else None)
-                runner.run_job(sc, job)
+            runner.compile_kernels(scenario_mod.load(name, quick=True, iterations=5, seeds=1))
             progress.advance(task)
     console.print(f"kernels of {len(names)} scenarios compiled and cached")
 

@@ -148,6 +148,20 @@ def run_jobs(scenario: Scenario, jobs: list[Job], n_jobs: int = 1,
     return [done[j] for j in jobs if j in done]
 
 
+def compile_kernels(scenario: Scenario) -> None:
+    """Run one job per distinct algorithm so that every kernel it uses is compiled or loaded from the cache.
+
+    Pass a scenario with a tiny budget (a few iterations, one seed): only the compilation matters.
+    """
+    cache = InstanceCache()
+    seen: set[str] = set()
+    value = scenario.sweep.values[0] if scenario.sweep else None
+    for a in scenario.algorithms:
+        if a.name not in seen:
+            seen.add(a.name)
+            run_job(scenario, Job(a.id, 0, value), cache)
+
+
 def _run_pair(scenario: Scenario, job: Job) -> tuple[Job, Trace]:
     return job, run_job(scenario, job)
 

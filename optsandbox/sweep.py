@@ -159,15 +159,10 @@ def _run_cell_in_worker(p: SweepPlan, cell) -> tuple:
 
 
 def warm(p: SweepPlan) -> None:
-    """Compile (or load from the cache) every kernel the sweep needs, with a one-iteration run."""
-    sc = p.load_cell(p.cells[0])
-    seen = set()
-    for a in sc.algorithms:
-        if a.name not in seen:
-            seen.add(a.name)
-            small = scenario_mod.load(p.scenario, overrides=list(p.overrides) + ["run.iterations=2"],
-                                      quick=p.quick, seeds=1)
-            runner.run_job(small, runner.Job(a.id, 0, small.sweep.values[0] if small.sweep else None))
+    """Compile (or load from the cache) every kernel the sweep needs, with a two-iteration run."""
+    small = scenario_mod.load(p.scenario, overrides=list(p.overrides) + ["run.iterations=2"], quick=p.quick,
+                              seeds=1)
+    runner.compile_kernels(small)
 
 
 def _single_thread_numba() -> None:
